@@ -10,7 +10,7 @@ so ``实缴税金（万元）``, ``实缴税金(万元)`` and ``实缴税金`` a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 ColumnType = Literal["str", "int", "float", "date", "bool", "district", "parcel_code", "uscc", "codes"]
@@ -29,6 +29,8 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     unit: str = ""
+    #: allowed values, each with the synonyms that map to it: (("规上", "规模以上", …), …)
+    choices: tuple[tuple[str, ...], ...] = ()
     help_zh: str = ""
     help_en: str = ""
 
@@ -116,11 +118,13 @@ LAYER = SourceKind(
 FIRMS = SourceKind(
     "firms", "企业亩均数据", "enterprises", "none",
     (
-        USCC,
+        replace(USCC, required=True),
         Column("name", "企业名称", "str", ("QYMC", "单位名称", "企业名", "firm_name"), required=True),
         DISTRICT,
         Column("year", "评价年度", "int", ("年度", "统计年度", "year"), required=True, minimum=2000, maximum=2100),
         Column("group", "企业规模", "str", ("规模", "规上规下", "企业类型", "size_group"), required=True,
+               choices=(("规上", "规模以上", "规上企业", "规模以上工业企业", "above"),
+                        ("规下", "规模以下", "规下企业", "规模以下工业企业", "below")),
                help_zh="规上 或 规下", help_en="规上 (above scale) or 规下 (below scale)"),
         Column("industry_code", "行业代码", "str", ("HYDM", "国民经济行业代码", "industry")),
         Column("tax_wan", "实缴税金", "float", ("税收", "实缴税金总额", "SSJE", "tax"), minimum=0, unit="万元"),
@@ -216,7 +220,7 @@ UNSUPPLIED = SourceKind(
 IDLE = SourceKind(
     "idle", "闲置土地清单", "idle land", "none",
     (
-        Column(**{**PARCEL_CODE.__dict__, "required": True}),
+        replace(PARCEL_CODE, required=True),
         Column("contract_start_date", "约定开工日期", "date", ("YDKGRQ", "合同约定开工日期", "contract_start"), required=True),
         Column("actual_start_date", "实际开工日期", "date", ("SJKGRQ", "开工日期", "actual_start")),
         Column("developed_share", "已开发面积占比", "float", ("开发面积比例", "developed_share"), minimum=0, maximum=1,
@@ -229,144 +233,5 @@ IDLE = SourceKind(
     key=("parcel_code",),
     formats=("xlsx", "csv"),
 )
-
-KINDS: dict[str, tuple[str, str]] = {
-    "eco_redline": ("生态保护红线", "ecological protection red line"),
-    "basic_farmland": ("永久基本农田", "permanent basic farmland"),
-    "urban_boundary": ("城镇开发边界", "urban development boundary"),
-    "industrial_line": ("工业用地保障线", "industrial land protection line"),
-    "industrial_park": ("工业园区/集中区", "industrial park / concentration area"),
-}
-
-LAYER = SourceKind(
-    "layer", "管控图层", "control layer", "polygon",
-    (
-        Column("feature_id", "编号", "str", ("BSM", "BH", "code", "id", "区块编号")),
-        Column("name", "名称", "str", ("MC", "名称", "园区名称", "name")),
-        Column("district_code", "行政区代码", "district", DISTRICT.aliases),
-    ),
-    key=("feature_id",),
-)
-
-FIRMS = SourceKind(
-    "firms", "企业亩均数据", "enterprises", "none",
-    (
-        USCC,
-        Column("name", "企业名称", "str", ("QYMC", "单位名称", "企业名", "firm_name"), required=True),
-        DISTRICT,
-        Column("year", "评价年度", "int", ("年度", "统计年度", "year"), required=True, minimum=2000, maximum=2100),
-        Column("group", "企业规模", "str", ("规模", "规上规下", "企业类型", "size_group"), required=True,
-               help_zh="规上 或 规下", help_en="规上 (above scale) or 规下 (below scale)"),
-        Column("industry_code", "行业代码", "str", ("HYDM", "国民经济行业代码", "industry")),
-        Column("tax_wan", "实缴税金", "float", ("税收", "实缴税金总额", "SSJE", "tax"), minimum=0, unit="万元"),
-        Column("sales_wan", "销售收入", "float", ("开票销售收入", "营业收入", "主营业务收入", "sales"), minimum=0, unit="万元"),
-        Column("value_added_wan", "工业增加值", "float", ("增加值", "value_added"), minimum=0, unit="万元"),
-        Column("energy_tce", "综合能耗", "float", ("能耗", "总能耗", "energy"), minimum=0, unit="吨标准煤"),
-        Column("pollutant_eq", "主要污染物排放当量", "float", ("污染物排放当量", "排污当量", "pollutant"), minimum=0, unit="当量吨"),
-        Column("employees", "从业人员", "int", ("从业人数", "职工人数", "年平均职工人数", "employees"), minimum=0, unit="人"),
-        Column("rd_wan", "研发经费", "float", ("研发投入", "R&D经费", "研发费用", "rd"), minimum=0, unit="万元"),
-        Column("land_area_mu", "用地面积", "float", ("占地面积", "土地面积", "land_area"), minimum=0, unit="亩"),
-        Column("parcel_codes", "宗地代码", "codes", ("ZDDM", "关联宗地", "宗地编码", "parcels"),
-               help_zh="多个宗地代码以分号分隔", help_en="several parcel codes separated by ;"),
-        Column("years_in_production", "投产年限", "float", ("投产年数", "生产年限", "years_in_production"), minimum=0, unit="年"),
-        Column("is_utility", "公用事业", "bool", ("是否公用事业", "utility")),
-        Column("veto_safety_accident", "重大安全事故", "bool", ("发生重大安全事故", "安全事故否决", "safety_veto")),
-        Column("veto_env_penalty", "环境违法处罚", "bool", ("重大环境违法", "环保否决", "env_veto")),
-        Column("electricity_kwh", "用电量", "float", ("年用电量", "electricity"), minimum=0, unit="千瓦时"),
-        Column("water_m3", "用水量", "float", ("年用水量", "water"), minimum=0, unit="立方米"),
-        Column("gas_m3", "用气量", "float", ("天然气用量", "gas"), minimum=0, unit="立方米"),
-        Column("sewage_m3", "污水排放量", "float", ("排水量", "sewage"), minimum=0, unit="立方米"),
-    ),
-    key=("uscc", "year"),
-    formats=("xlsx", "csv"),
-)
-
-HAZARDS = SourceKind(
-    "hazards", "安全隐患清单（危）", "safety hazards (危)", "none",
-    (
-        Column("record_id", "隐患编号", "str", ("编号", "序号编码", "record_id"), required=True),
-        USCC,
-        PARCEL_CODE,
-        Column("hazard_type", "隐患类型", "str", ("类型", "hazard_type"), required=True,
-               help_zh="危险化学品/危旧房屋/安全检查不合格 等", help_en="hazardous chemicals / dilapidated building / failed inspection …"),
-        Column("level", "隐患等级", "str", ("等级", "level"), help_zh="一般 或 重大", help_en="一般 (ordinary) or 重大 (major)"),
-        Column("found_date", "发现日期", "date", ("检查日期", "found")),
-        Column("status", "整改状态", "str", ("状态", "status"), help_zh="未整改/整改中/已整改", help_en="not fixed / fixing / fixed"),
-        Column("source_agency", "来源部门", "str", ("数据来源", "source")),
-    ),
-    key=("record_id",),
-    one_of=(("uscc", "parcel_code"),),
-    formats=("xlsx", "csv"),
-)
-
-POLLUTION = SourceKind(
-    "pollution", "污染问题清单（污）", "pollution cases (污)", "none",
-    (
-        Column("case_id", "案件编号", "str", ("处罚决定书文号", "编号", "case_id"), required=True),
-        USCC,
-        PARCEL_CODE,
-        Column("violation_type", "违法类型", "str", ("问题类型", "violation"), required=True,
-               help_zh="超标排放/无证排污/无组织排放/污染地块 等", help_en="excess discharge / no permit / fugitive emission / contaminated site …"),
-        Column("decision_date", "处罚日期", "date", ("立案日期", "decision_date")),
-        Column("penalty_wan", "罚款金额", "float", ("罚款", "penalty"), minimum=0, unit="万元"),
-        Column("status", "整改状态", "str", ("状态", "status")),
-        Column("contaminated_site", "污染地块", "bool", ("疑似污染地块", "contaminated")),
-    ),
-    key=("case_id",),
-    one_of=(("uscc", "parcel_code"),),
-    formats=("xlsx", "csv"),
-)
-
-ENFORCEMENT = SourceKind(
-    "enforcement", "违法用地案件（乱）", "illegal land-use cases (乱)", "optional_polygon",
-    (
-        Column("case_id", "案件编号", "str", ("图斑编号", "JCBH", "监测图斑编号", "case_id"), required=True),
-        PARCEL_CODE,
-        DISTRICT,
-        Column("detect_date", "发现日期", "date", ("立案日期", "监测日期", "detected")),
-        Column("case_type", "违法类型", "str", ("违法行为", "case_type"), required=True,
-               help_zh="未批先建/少批多占/非法占用耕地/违规改变用途 等", help_en="built without approval / over-occupation / farmland occupation / unauthorised change of use …"),
-        Column("area_mu", "违法用地面积", "float", ("违法面积", "面积", "area"), minimum=0, unit="亩"),
-        Column("farmland_mu", "占用耕地面积", "float", ("其中耕地", "耕地面积", "farmland"), minimum=0, unit="亩"),
-        Column("status", "处理状态", "str", ("结案状态", "状态", "status"), help_zh="未结案 或 已结案", help_en="open or closed"),
-        Column("monitor_year", "卫片年度", "int", ("年度", "monitor_year"), minimum=2000, maximum=2100),
-    ),
-    key=("case_id",),
-    one_of=(("parcel_code", "geometry"),),
-    formats=("gpkg", "shp", "gdb", "geojson", "parquet", "xlsx", "csv"),
-)
-
-UNSUPPLIED = SourceKind(
-    "unsupplied", "批而未供土地", "approved but unsupplied land", "polygon",
-    (
-        Column("batch_id", "批准文号", "str", ("PZWH", "批次编号", "批次名称", "batch_id"), required=True),
-        DISTRICT,
-        Column("approval_date", "批准日期", "date", ("PZRQ", "approved"), required=True),
-        Column("approved_area_mu", "批准面积", "float", ("批准用地面积", "approved_area"), minimum=0, unit="亩"),
-        Column("supplied_area_mu", "已供面积", "float", ("已供应面积", "supplied_area"), minimum=0, unit="亩"),
-    ),
-    key=("batch_id",),
-)
-
-IDLE = SourceKind(
-    "idle", "闲置土地清单", "idle land", "none",
-    (
-        Column(**{**PARCEL_CODE.__dict__, "required": True}),
-        Column("contract_start_date", "约定开工日期", "date", ("YDKGRQ", "合同约定开工日期", "contract_start"), required=True),
-        Column("actual_start_date", "实际开工日期", "date", ("SJKGRQ", "开工日期", "actual_start")),
-        Column("developed_share", "已开发面积占比", "float", ("开发面积比例", "developed_share"), minimum=0, maximum=1,
-               help_zh="0–1 的小数或百分数", help_en="fraction 0–1 or a percentage"),
-        Column("invested_share", "已投资额占比", "float", ("投资比例", "invested_share"), minimum=0, maximum=1),
-        Column("halted_date", "停工日期", "date", ("中止开发日期", "halted")),
-        Column("land_price_wan", "土地价款", "float", ("出让价款", "土地出让金", "land_price"), minimum=0, unit="万元"),
-        Column("determination_date", "认定日期", "date", ("闲置认定日期", "determined")),
-    ),
-    key=("parcel_code",),
-    formats=("xlsx", "csv"),
-)
-
-IDLE = SourceKind(**{**IDLE.__dict__, "columns": tuple(
-    Column(**{**c.__dict__, "required": True}) if c.name == "parcel_code" else c for c in IDLE.columns
-)})
 
 KINDS: dict[str, SourceKind] = {k.name: k for k in (PARCELS, LAYER, FIRMS, HAZARDS, POLLUTION, ENFORCEMENT, UNSUPPLIED, IDLE)}
