@@ -1,0 +1,164 @@
+"""`landrenew`: one command per user task, each a thin call into a service."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from landrenew.intake.report import SEVERITY_ZH, IntakeReport
+from landrenew.intake.schema import KINDS, LAYER_KINDS
+from landrenew.policy import load_profile
+from landrenew.policy.cli import policy_app
+from landrenew.store import Workspace
+
+app = typer.Typer(help="危污乱散低 用地出清提升 — land clearance and upgrade (常政发〔2022〕47号)",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(policy_app, name="policy", help="政策参数 policy profile: show | validate | diff")
+console = Console()
+
+WorkspaceOpt = Annotated[Path | None, typer.Option("--workspace", "-w", help="工作空间目录 workspace folder "
+                                                   "(env LANDRENEW_WORKSPACE, default ./workspace)")]
+DbOpt = Annotated[str | None, typer.Option("--db", help="数据库 URL, e.g. postgresql+psycopg://u:p@host/db "
+                                           "(env LANDRENEW_DATABASE_URL; default SQLite in the workspace)")]
+ProfileOpt = Annotated[str, typer.Option("--profile", "-p", help="政策参数 profile name or YAML file")]
+LangOpt = Annotated[str, typer.Option("--lang", help="zh | en")]
+
+
+def _lang(lang: str | None) -> str:
+    return (lang or os.environ.get("LANDRENEW_LANG") or "zh").lower()[:2]
+
+
+@app.command()
+def init(workspace: WorkspaceOpt = None, db: DbOpt = None) -> None:
+    """创建/升级工作空间 Create or upgrade a workspace (runs the schema migrations)."""
+    ws = Workspace.open(workspace, db)
+    console.print(f"[green]工作空间就绪 workspace ready[/]: {ws.path}  ({_safe_url(ws.database_url)})")
+
+
+@app.command()
+def load(
+    kind: Annotated[str, typer.Argument(help="数据类型 kind: " + " | ".join(KINDS))],
+    file: Annotated[Path, typer.Argument(help="文件 file (.gpkg .shp .gdb .geojson .parquet .xlsx .csv)")],
+    layer_kind: Annotated[str | None, typer.Option("--layer-kind", help="管控图层 for kind=layer: "
+                                                   + " | ".join(LAYER_KINDS))] = None,
+    sheet: Annotated[str | None, typer.Option(help="Excel 工作表 sheet name")] = None,
+    layer: Annotated[str | None, typer.Option(help="GIS 图层 layer name inside a GeoPackage / GDB")] = None,
+    crs: Annotated[str | None, typer.Option(help="坐标系 e.g. EPSG:4549, EPSG:4528, GCJ02")] = None,
+    encoding: Annotated[str | None, typer.Option(help="文本编码 e.g. GBK (auto-detected when absent)")] = None,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="导入合格行，问题行另存 "
+                                               "load the good rows, write rejected rows to a file")] = False,
+    report: Annotated[Path | None, typer.Option(help="问题报告 report file (.xlsx or .csv)")] = None,
+    user: Annotated[str | None, typer.Option(help="操作人 who loads (default: login name)")] = None,
+    workspace: WorkspaceOpt = None, db: DbOpt = None, profile: ProfileOpt = "changzhou-2022",
+    lang: LangOpt = "",
+) -> None:
+    """导入一个数据文件 Validate one delivered file and load it as an ingest batch (all or nothing)."""
+    from landrenew.loading import load_file
+
+    if kind not in KINDS:
+        raise typer.BadParameter(f"kind 应为 {' | '.join(KINDS)}", param_hint="KIND")
+    if kind == "layer" and layer_kind not in LAYER_KINDS:
+        raise typer.BadParameter(f"--layer-kind 应为 {' | '.join(LAYER_KINDS)}", param_hint="--layer-kind")
+    ws = Workspace.open(workspace, db)
+    result = load_file(ws, load_profile(profile), kind, file, layer_kind=layer_kind, sheet=sheet, layer=layer,
+                       crs=crs, encoding=encoding, skip_invalid=skip_invalid, user=user)
+    target = report or ws.reports_dir / f"{file.stem}.report.xlsx"
+    result.report.write(target)
+    print_report(result.report, _lang(lang))
+    en = _lang(lang) == "en"
+    if result.loaded:
+        console.print(("[green]Loaded[/] " if en else "[green]已导入[/] ")
+                      + f"{result.rows_loaded} / {result.report.rows_read} (batch {result.batch_id})")
+    else:
+        console.print("[red]Nothing loaded; the store is unchanged.[/]" if en else "[red]未导入，库内数据未改变。[/]")
+    if result.rejected_path:
+        console.print(("Rejected rows: " if en else "问题行：") + str(result.rejected_path))
+    console.print(("Report: " if en else "问题报告：") + str(target))
+    if not result.report.ok:
+        raise typer.Exit(1)
+
+
+def print_report(report: IntakeReport, lang: str = "zh", limit: int = 40) -> None:
+    """Print the issues of a load as a table (the first ``limit``, then a count)."""
+    df = report.frame()
+    if df.empty:
+        console.print(f"[green]✓[/] {report.source}: {report.rows_read} 行 rows, 无问题 no problems")
+        return
+    en = lang == "en"
+    table = Table(title=f"{report.source} — {report.count('error')} 错误 errors, {report.count('warning')} "
+                        f"警告 warnings, {report.count('repaired')} 修复 repaired", show_lines=False)
+    for h in (("severity", "级别"), ("row", "行"), ("column", "列"), ("value", "值"), ("problem", "问题"),
+              ("fix", "修改方法")):
+        table.add_column(h[0] if en else h[1], overflow="fold")
+    style = {"error": "red", "warning": "yellow", "repaired": "cyan"}
+    for r in df.head(limit).itertuples():
+        table.add_row(f"[{style[r.severity]}]{r.severity if en else SEVERITY_ZH[r.severity]}[/]",
+                      "" if r.row is None or str(r.row) == "<NA>" else str(r.row), r.column or "", r.value or "",
+                      r.problem_en if en else r.problem_zh, r.fix_en if en else r.fix_zh)
+    console.print(table)
+    if len(df) > limit:
+        console.print(f"… {len(df) - limit} more / 另有 {len(df) - limit} 条，见报告文件")
+
+
+@app.command()
+def status(workspace: WorkspaceOpt = None, db: DbOpt = None) -> None:
+    """工作空间概况 What the store holds, and the last ingest batches."""
+    from landrenew.store.summary import batches, counts
+
+    ws = Workspace.open(workspace, db)
+    t = Table(title=f"工作空间 {ws.path}")
+    t.add_column("内容 content")
+    t.add_column("数量 rows", justify="right")
+    for name, n in counts(ws.engine).items():
+        t.add_row(name, f"{n:,}")
+    console.print(t)
+    b = batches(ws.engine, limit=20)
+    if len(b):
+        bt = Table(title="导入批次 ingest batches (latest 20)")
+        for c in b.columns:
+            bt.add_column(str(c))
+        for row in b.astype(str).itertuples(index=False):
+            bt.add_row(*row)
+        console.print(bt)
+
+
+@app.command()
+def templates(folder: Annotated[Path, typer.Argument(help="输出目录 output folder")]) -> None:
+    """生成数据模板 Write the Excel / GeoPackage templates of every source kind."""
+    from landrenew.intake.templates import write_templates
+
+    for p in write_templates(folder):
+        console.print(f"  {p}")
+
+
+@app.command()
+def demo(
+    parcels: Annotated[int, typer.Option(help="地块数 number of parcels")] = 50_000,
+    seed: Annotated[int, typer.Option(help="随机种子 seed (same seed, same city)")] = 42,
+    fresh: Annotated[bool, typer.Option("--fresh", help="先清空工作空间 start from an empty store")] = False,
+    workspace: WorkspaceOpt = None, db: DbOpt = None, profile: ProfileOpt = "changzhou-2022",
+) -> None:
+    """生成示范城市 Build the demo Changzhou, write the files bureaus deliver and load them through intake."""
+    from landrenew.demo.job import run_demo
+
+    ok = run_demo(console, workspace, db, load_profile(profile), parcels, seed, fresh)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.split("@", 1)
+        return f"{scheme}://{creds.split(':')[0]}:***@{host}"
+    return url
+
+
+if __name__ == "__main__":
+    app()

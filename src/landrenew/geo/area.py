@@ -1,0 +1,62 @@
+"""Areas in m² and 亩, always computed on a plane (never in degrees).
+
+Storage is CGCS2000 geographic (EPSG:4490); areas are computed in the CGCS2000
+3° Gauss–Krüger zone with central meridian 120°E, which covers Changzhou:
+EPSG:4549 (X ≈ 500 000) or its zone-prefixed twin EPSG:4528 (X ≈ 40 500 000).
+Both are the same projection up to a false easting, so their planar areas agree.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+#: 1 亩 = 10000/15 m² ≈ 666.67 m² (1 ha = 15 亩)
+M2_PER_MU = 10000 / 15
+#: CRS used for storing geometries (CGCS2000 geographic)
+STORAGE_CRS = "EPSG:4490"
+#: CRS used for computing areas (CGCS2000 / 3-degree Gauss-Kruger CM 120E)
+AREA_CRS = "EPSG:4549"
+#: EPSG codes whose planar area is used as is
+PLANAR_AREA_EPSG = frozenset({4549, 4528})
+
+
+def area_m2(geoms: gpd.GeoSeries | gpd.GeoDataFrame) -> NDArray[np.float64]:
+    """Planar area of each geometry in m².
+
+    Geometries are projected to EPSG:4549 unless already in EPSG:4549/4528.
+    Empty geometries have area 0, missing ones NaN.
+
+    Raises:
+        ValueError: when the series has no CRS (the area would be meaningless).
+    """
+    series = geoms.geometry if isinstance(geoms, gpd.GeoDataFrame) else geoms
+    if series.crs is None:
+        raise ValueError("area_m2 needs a CRS: set one before computing areas (几何缺少坐标系，无法计算面积)")
+    if series.crs.to_epsg() not in PLANAR_AREA_EPSG:
+        series = series.to_crs(AREA_CRS)
+    return np.asarray(series.area, dtype=float)
+
+
+def area_mu(geoms: gpd.GeoSeries | gpd.GeoDataFrame) -> NDArray[np.float64]:
+    """Planar area of each geometry in 亩 (see :func:`area_m2`)."""
+    return area_m2(geoms) / M2_PER_MU
+
+
+def m2_to_mu(m2: ArrayLike | pd.Series) -> NDArray[np.float64] | pd.Series | float:
+    """Convert m² to 亩 (a scalar gives a float, a Series keeps its index)."""
+    return _scale(m2, 1 / M2_PER_MU)
+
+
+def mu_to_m2(mu: ArrayLike | pd.Series) -> NDArray[np.float64] | pd.Series | float:
+    """Convert 亩 to m² (a scalar gives a float, a Series keeps its index)."""
+    return _scale(mu, M2_PER_MU)
+
+
+def _scale(values: ArrayLike | pd.Series, factor: float) -> NDArray[np.float64] | pd.Series | float:
+    if isinstance(values, pd.Series):
+        return values.astype(float) * factor
+    out = np.asarray(values, dtype=float) * factor
+    return float(out) if out.ndim == 0 else out

@@ -1,0 +1,382 @@
+"""Turn a raw table into a canonical, typed frame, reporting every problem by row and column.
+
+All checks are whole-column operations; a row that fails any check is marked rejected.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from landrenew.codes import landuse
+from landrenew.codes.parcel_code import validate_parcel_codes
+from landrenew.codes.uscc import validate_uscc
+from landrenew.geo.area import area_m2
+from landrenew.geo.crs import check_crs, in_extent, to_storage
+from landrenew.geo.repair import repair_geometries
+from landrenew.intake import messages as msg
+from landrenew.intake.read import RawTable, alias_index, normalize_header
+from landrenew.intake.report import IntakeReport, Message
+from landrenew.intake.schema import Column, SourceKind
+
+#: declared vs drawn area: differences above this share are reported (data quality, not policy)
+AREA_TOLERANCE = 0.05
+_TRUE = {"是", "y", "yes", "true", "t", "1", "有", "√", "✓", "x"}
+_FALSE = {"否", "n", "no", "false", "f", "0", "无", "-", "—"}
+_CODE_SPLIT = re.compile(r"[;；,，、\s]+")
+_SUMMARY = re.compile(r"^(合计|小计|总计|total)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class IntakeContext:
+    """What validation needs to know of the city (built from the policy profile)."""
+
+    city_zh: str
+    #: district code → Chinese name
+    districts: dict[str, str]
+    #: [minlon, minlat, maxlon, maxlat] in EPSG:4490
+    extent: tuple[float, float, float, float]
+
+    def district_lookup(self) -> dict[str, str]:
+        """Accepted spellings (code, full name, short name) → district code."""
+        out = {code: code for code in self.districts}
+        for code, name in self.districts.items():
+            out[name] = code
+            out[re.sub(r"(区|市|县)$", "", name)] = code
+        return out
+
+
+@dataclass
+class Validated:
+    """Canonical records (all schema columns, typed) and, for spatial kinds, geometry and area."""
+
+    frame: pd.DataFrame
+    rows: pd.Series
+    source_crs: str | None = None
+
+
+def validate(raw: RawTable, kind: SourceKind, ctx: IntakeContext, report: IntakeReport,
+             crs_override: str | None = None) -> Validated | None:
+    """Map headers, coerce types and check every rule of ``kind``; None when the file cannot load at all."""
+    mapping = _map_headers(raw, kind, report)
+    if report.fatal:
+        return None
+    has_geometry = raw.geometry is not None and kind.geometry != "none"
+    present = set(mapping.values()) | ({"geometry"} if has_geometry else set())
+    for c in kind.columns:
+        if c.required and c.name not in present:
+            report.add("error", msg.MISSING_COLUMN.format(zh=c.zh, name=c.name, aliases=", ".join(c.aliases)),
+                       column=c.zh)
+    for group in kind.one_of:
+        if not present.intersection(group):
+            report.add("error", msg.MISSING_ONE_OF.format(cols=" / ".join(_zh(kind, g) for g in group)))
+    if kind.geometry == "polygon" and raw.geometry is None:
+        report.add("error", msg.FORMAT.format(kind=kind.zh, suffix="(无几何 no geometry)", formats=", ".join(kind.formats)))
+    if report.fatal:
+        return None
+
+    data = raw.frame.rename(columns=mapping)[list(mapping.values())]
+    keep = _drop_summary_rows(data, raw.rows, kind, report)
+    data, rows = data.loc[keep].reset_index(drop=True), raw.rows.loc[keep].reset_index(drop=True)
+    geometry = raw.geometry.loc[keep].reset_index(drop=True) if has_geometry else None
+    report.rows_read = len(data)
+    if len(data) == 0:
+        report.add("error", msg.NO_ROWS)
+        return None
+
+    out = pd.DataFrame(index=data.index)
+    bad = pd.Series(False, index=data.index)
+    for c in kind.columns:
+        header = _original(mapping, c.name)
+        if c.name not in data.columns:
+            out[c.name] = _empty(c)
+            continue
+        values, errors = _coerce(data[c.name], c, ctx)
+        out[c.name] = values
+        for m, mask, shown in errors:
+            report.add("error", m, rows[mask], header, shown[mask] if shown is not None else data[c.name][mask])
+            bad |= mask
+        if c.required:
+            empty = values.isna()
+            report.add("error", msg.REQUIRED_EMPTY, rows[empty], header)
+            bad |= empty
+    for group in kind.one_of:
+        cols = [g for g in group if g != "geometry"]
+        filled = out[cols].notna().any(axis=1)
+        if "geometry" in group and geometry is not None:
+            filled |= ~(geometry.isna() | geometry.is_empty)
+        report.add("error", msg.ONE_OF_EMPTY.format(cols=" / ".join(_zh(kind, g) for g in group)), rows[~filled])
+        bad |= ~filled
+    bad |= _check_keys(out, rows, kind, report)
+    bad |= _check_cross_fields(out, rows, kind, report)
+
+    source_crs = None
+    if geometry is not None:
+        result = _check_geometry(geometry, out, rows, kind, ctx, report, crs_override)
+        if result is None:
+            return None
+        geom, geom_bad, source_crs = result
+        out = gpd.GeoDataFrame(out, geometry=geom, crs="EPSG:4490")
+        out["area_m2"] = np.where(geom.isna(), np.nan, area_m2(geom.fillna(shapely.Polygon())))
+        bad |= geom_bad
+        if "declared_area_m2" in out.columns:
+            _check_area(out, rows, report)
+    report.rejected = set(rows[bad].tolist())
+    return Validated(out, rows, source_crs)
+
+
+# --- headers ---------------------------------------------------------------------------------
+
+def _map_headers(raw: RawTable, kind: SourceKind, report: IntakeReport) -> dict[str, str]:
+    """Original header → canonical name; unknown headers are reported and ignored."""
+    index = alias_index(kind)
+    mapping: dict[str, str] = {}
+    unknown = []
+    for col in raw.frame.columns:
+        name = index.get(normalize_header(col))
+        if name is None:
+            unknown.append(str(col))
+        elif name in mapping.values():
+            first = next(k for k, v in mapping.items() if v == name)
+            report.add("error", msg.DUPLICATE_COLUMN.format(a=first, b=col, name=name), column=str(col))
+        else:
+            mapping[col] = name
+    ignorable = {"fid", "objectid", "shape_length", "shape_area", "shape_leng", "序号", "备注", "id"}
+    for col in unknown:
+        if normalize_header(col) not in ignorable and not col.lower().startswith("unnamed"):
+            report.add("warning", msg.UNKNOWN_COLUMN.format(col=col), column=col)
+    return mapping
+
+
+def _original(mapping: dict[str, str], name: str) -> str:
+    return next((k for k, v in mapping.items() if v == name), name)
+
+
+def _zh(kind: SourceKind, name: str) -> str:
+    return "几何" if name == "geometry" else kind.column(name).zh
+
+
+def _drop_summary_rows(data: pd.DataFrame, rows: pd.Series, kind: SourceKind, report: IntakeReport) -> pd.Series:
+    """Rows that start with 合计/小计 (a total line bureaus append) are skipped with a warning."""
+    first = data.iloc[:, : min(3, data.shape[1])].astype("string").fillna("")
+    summary = first.apply(lambda s: s.str.strip().str.match(_SUMMARY)).any(axis=1)
+    report.add("warning", msg.SUMMARY_ROW, rows[summary])
+    return ~summary
+
+
+# --- values ----------------------------------------------------------------------------------
+
+Errors = list[tuple[Message, pd.Series, pd.Series | None]]
+
+
+def _empty(c: Column) -> pd.Series:
+    return pd.Series(pd.NaT if c.type == "date" else pd.NA, dtype=_DTYPES.get(c.type, "object"))
+
+
+_DTYPES = {"int": "Int64", "float": "Float64", "date": "datetime64[ns]", "bool": "boolean", "str": "string",
+           "district": "string", "parcel_code": "string", "uscc": "string", "codes": "string"}
+
+
+def _text(s: pd.Series) -> pd.Series:
+    """Cell values as stripped text; integral floats from Excel lose their '.0'; blanks become NA."""
+    t = s.astype("string").str.strip()
+    t = t.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
+    return t.mask(t == "")
+
+
+def _coerce(s: pd.Series, c: Column, ctx: IntakeContext) -> tuple[pd.Series, Errors]:
+    t = _text(s)
+    filled = t.notna()
+    errors: Errors = []
+    if c.type in ("int", "float"):
+        v, errors = _numbers(s, t, c)
+    elif c.type == "date":
+        v = _dates(s, t)
+        errors.append((msg.BAD_DATE, filled & v.isna(), None))
+    elif c.type == "bool":
+        low = t.str.lower()
+        v = pd.Series(pd.NA, index=s.index, dtype="boolean")
+        v[low.isin(_TRUE).fillna(False)] = True
+        v[low.isin(_FALSE).fillna(False)] = False
+        errors.append((msg.BAD_BOOL, filled & v.isna(), None))
+        v = v.fillna(False)
+    elif c.type == "district":
+        v = t.map(ctx.district_lookup()).astype("string")
+        codes = ", ".join(f"{k} {n}" for k, n in ctx.districts.items())
+        errors.append((msg.UNKNOWN_DISTRICT.format(codes=codes), filled & v.isna(), None))
+    elif c.type == "uscc":
+        v = t.str.upper()
+        check = validate_uscc(v.fillna(""))
+        reason = check["reason"].where(filled, "")
+        for r, text_zh in (("length", "长度不是 18 位"), ("charset", "含有不允许的字符（I O S V Z 或符号）"),
+                           ("check", "校验位错误")):
+            mask = reason == r
+            if mask.any():
+                hint = "按前 17 位计算的校验位见“值”列之后" if r == "check" else "代码不使用字母 I O S V Z"
+                m = msg.BAD_USCC.format(reason=text_zh if True else r, hint=hint)
+                shown = (v + "（校验位应为 " + check["expected"].astype("string") + "）") if r == "check" else None
+                errors.append((m, mask, shown))
+    elif c.type == "parcel_code":
+        v = t.str.upper()
+        errors += _parcel_code_errors(v.fillna(""), filled)
+    elif c.type == "codes":
+        parts = t.str.upper().str.split(_CODE_SPLIT, regex=True)
+        flat = parts.explode().dropna()
+        flat = flat[flat != ""]
+        reasons = validate_parcel_codes(flat)["reason"]
+        bad_rows = reasons[reasons != ""].index.unique()
+        mask = pd.Series(s.index.isin(bad_rows), index=s.index)
+        errors.append((msg.BAD_PARCEL_CODE.format(reason=_REASONS["format"]), mask, None))
+        v = parts.map(lambda p: ";".join(x for x in p if x) if isinstance(p, list) else pd.NA).astype("string")
+    elif c.name == "dlbm":
+        v = landuse.normalize_dlbm(t)
+        errors.append((msg.BAD_DLBM, filled & ~landuse.validate_dlbm(v).fillna(False).astype(bool), None))
+    elif c.name == "ydyh_code":
+        v = t
+        errors.append((msg.BAD_YDYH, filled & ~landuse.validate_ydyh(v).fillna(False).astype(bool), None))
+    else:
+        v = t
+    if c.choices:
+        lookup = {syn.lower(): opts[0] for opts in c.choices for syn in opts}
+        v = t.str.lower().map(lookup).astype("string")
+        errors.append((msg.BAD_CHOICE.format(choices=" / ".join(o[0] for o in c.choices)), filled & v.isna(), None))
+    return v, [(m, mask.fillna(False).astype(bool), shown) for m, mask, shown in errors]
+
+
+def _numbers(s: pd.Series, t: pd.Series, c: Column) -> tuple[pd.Series, Errors]:
+    filled = t.notna()
+    clean = t.str.replace(",", "", regex=False).str.replace("，", "", regex=False)
+    percent = clean.str.endswith("%").fillna(False)
+    v = pd.to_numeric(clean.str.rstrip("%"), errors="coerce").astype("Float64")
+    v = v.where(~percent, v / 100)
+    errors: Errors = [(msg.NOT_NUMBER, filled & v.isna(), None)]
+    if c.maximum == 1:  # shares may come as percentages
+        v = v.where(~((v > 1) & (v <= 100)), v / 100)
+    if c.minimum is not None:
+        errors.append((msg.BELOW_MIN.format(minimum=c.minimum), (v < c.minimum).fillna(False), None))
+    if c.maximum is not None:
+        errors.append((msg.ABOVE_MAX.format(maximum=c.maximum), (v > c.maximum).fillna(False), None))
+    if c.type == "int":
+        frac = (v % 1 != 0).fillna(False)
+        errors.append((msg.NOT_INTEGER, frac, None))
+        v = v.where(~frac).round().astype("Int64")
+    return v, errors
+
+
+def _dates(s: pd.Series, t: pd.Series) -> pd.Series:
+    """Excel dates, ISO text, 2021/3/1, 2021.3.1, 2021年3月1日, 20210301 and Excel serial numbers."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return pd.to_datetime(s).dt.tz_localize(None).astype("datetime64[ns]") if getattr(s.dt, "tz", None) else s.astype("datetime64[ns]")
+    norm = (t.str.replace(r"[年月/.]", "-", regex=True).str.replace("日", "", regex=False)
+             .str.replace(r"^(\d{4})(\d{2})(\d{2})$", r"\1-\2-\3", regex=True))
+    out = pd.to_datetime(norm.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+    rest = out.isna() & norm.notna()
+    if rest.any():
+        serial = pd.to_numeric(norm[rest], errors="coerce")
+        from_serial = pd.to_datetime(serial.where((serial > 20000) & (serial < 80000)), unit="D", origin="1899-12-30")
+        parsed = pd.to_datetime(norm[rest], format="mixed", errors="coerce")
+        out[rest] = from_serial.fillna(parsed)
+    return out.astype("datetime64[ns]")
+
+
+_REASONS = {
+    "length": "长度不是 19 位", "county": "前 6 位不是县级行政区划代码", "district_digits": "地籍区/子区应为数字",
+    "feature_code": "第 13–14 位特征码无效", "serial": "末 5 位顺序号应为数字", "format": "格式不符（19 位）",
+}
+
+
+def _parcel_code_errors(v: pd.Series, filled: pd.Series) -> Errors:
+    reasons = validate_parcel_codes(v)["reason"].where(filled, "")
+    return [(msg.BAD_PARCEL_CODE.format(reason=_REASONS.get(r, r)), reasons == r, None)
+            for r in reasons[reasons != ""].unique()]
+
+
+# --- records ---------------------------------------------------------------------------------
+
+def _check_keys(out: pd.DataFrame, rows: pd.Series, kind: SourceKind, report: IntakeReport) -> pd.Series:
+    """Each natural key may appear once in a file (the parcels' key is the parcel code, else BSM)."""
+    bad = pd.Series(False, index=out.index)
+    keys = [k for k in kind.key if k in out.columns]
+    groups = [[k] for k in keys] if kind.name in ("parcels",) else [keys]
+    for cols in groups:
+        sub = out[cols]
+        filled = sub.notna().all(axis=1)
+        dup = sub.duplicated(keep="first") & filled
+        if not dup.any():
+            continue
+        first_row = rows.groupby([sub[c] for c in cols], dropna=True).transform("first")
+        label = "+".join(kind.column(c).zh for c in cols)
+        for first, idx in first_row[dup].groupby(first_row[dup]).groups.items():
+            report.add("error", msg.DUPLICATE_KEY.format(key=label, first=int(first)), rows[idx], label,
+                       sub.loc[idx].astype(str).agg("+".join, axis=1))
+        bad |= dup
+    return bad
+
+
+def _check_cross_fields(out: pd.DataFrame, rows: pd.Series, kind: SourceKind, report: IntakeReport) -> pd.Series:
+    """Parcel code county prefix must agree with the district code."""
+    bad = pd.Series(False, index=out.index)
+    if "parcel_code" in out.columns and "district_code" in out.columns and kind.name == "parcels":
+        county = out["parcel_code"].str.slice(0, 6)
+        mismatch = (county != out["district_code"]).fillna(False) & out["parcel_code"].str.len().eq(19).fillna(False)
+        for c in county[mismatch].unique():
+            m = mismatch & (county == c)
+            report.add("error", msg.PARCEL_COUNTY_MISMATCH.format(county=c), rows[m], "宗地代码", out["parcel_code"][m])
+        bad |= mismatch
+    return bad
+
+
+# --- geometry --------------------------------------------------------------------------------
+
+def _check_geometry(geometry: gpd.GeoSeries, out: pd.DataFrame, rows: pd.Series, kind: SourceKind,
+                    ctx: IntakeContext, report: IntakeReport,
+                    crs_override: str | None) -> tuple[gpd.GeoSeries, pd.Series, str] | None:
+    present = ~(geometry.isna() | geometry.is_empty)
+    bounds = tuple(geometry[present].total_bounds) if present.any() else (0.0, 0.0, 0.0, 0.0)
+    crs = check_crs(geometry.crs, bounds, crs_override)
+    if not crs.ok:
+        m = msg.NO_CRS if geometry.crs is None and crs_override is None else msg.BAD_CRS
+        report.add("error", m.format(problem=crs.problem_zh, problem_en=crs.problem_en, fix=crs.fix_zh, fix_en=crs.fix_en))
+        return None
+    if crs.note_zh:
+        report.add("warning", msg.CRS_NOTE.format(note=crs.note_zh, note_en=crs.note_en))
+    bad = pd.Series(False, index=out.index)
+    if kind.geometry == "polygon":
+        report.add("error", msg.EMPTY_GEOMETRY, rows[~present], "geometry")
+        bad |= ~present
+    gtype = geometry.geom_type.fillna("")
+    not_poly = present & ~gtype.isin(["Polygon", "MultiPolygon"])
+    for t in gtype[not_poly].unique():
+        report.add("error", msg.NOT_POLYGON.format(gtype=t), rows[not_poly & (gtype == t)], "geometry")
+    bad |= not_poly
+    gdf = gpd.GeoDataFrame(geometry=geometry.where(present & ~not_poly, None), crs=geometry.crs)
+    stored = to_storage(gdf.set_crs(crs.source, allow_override=True) if crs.source != "GCJ02" and geometry.crs is None else gdf,
+                        crs.source).geometry
+    fixed, log = repair_geometries(stored)
+    if len(log):
+        log = log.set_index("index")
+        ok, failed = log[log["fixed"]], log[~log["fixed"] & log.index.isin(stored[present & ~not_poly].index)]
+        for reasons, m in ((ok, msg.REPAIRED_GEOMETRY), (failed, msg.INVALID_GEOMETRY)):
+            if len(reasons):
+                report.add("repaired" if m is msg.REPAIRED_GEOMETRY else "error",
+                           m.format(reason="见“值”列 see value"), rows[reasons.index], "geometry", reasons["problem"])
+        bad |= pd.Series(out.index.isin(failed.index), index=out.index)
+    inside = pd.Series(in_extent(fixed, ctx.extent), index=out.index)
+    outside = present & ~not_poly & ~inside & ~bad
+    report.add("error", msg.OUTSIDE_EXTENT.format(city=ctx.city_zh), rows[outside], "geometry")
+    bad |= outside
+    return fixed, bad, crs.source
+
+
+def _check_area(out: gpd.GeoDataFrame, rows: pd.Series, report: IntakeReport) -> None:
+    declared = out["declared_area_m2"].astype("float64")
+    diff = (declared - out["area_m2"]).abs() / out["area_m2"].where(out["area_m2"] > 0)
+    off = (diff > AREA_TOLERANCE).fillna(False)
+    if off.any():
+        pct = (diff[off] * 100).round(1).astype(str)
+        report.add("warning", msg.AREA_MISMATCH.format(pct="见值 see value"), rows[off], "宗地面积", pct + "%")

@@ -1,0 +1,107 @@
+"""The load service: read → validate → store, all or nothing.
+
+A file with any error changes nothing in the store; with ``skip_invalid`` the good rows
+load and the rejected rows are written beside the report with their problems.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from landrenew.intake.read import read_raw
+from landrenew.intake.report import IntakeReport
+from landrenew.intake.schema import KINDS, LAYER_KINDS
+from landrenew.intake.validate import IntakeContext, validate
+from landrenew.policy import Profile
+from landrenew.store import Workspace
+from landrenew.store.load import BatchInfo, write_batch
+
+
+@dataclass
+class LoadResult:
+    """The outcome of one load: the report, and the batch when something was stored."""
+
+    report: IntakeReport
+    batch_id: int | None = None
+    rows_loaded: int = 0
+    rejected_path: Path | None = None
+
+    @property
+    def loaded(self) -> bool:
+        """True when a batch was written."""
+        return self.batch_id is not None
+
+
+def intake_context(profile: Profile) -> IntakeContext:
+    """What validation needs of the city, from the policy profile."""
+    city = profile.city
+    return IntakeContext(city.name_zh, {d.code: d.name_zh for d in city.districts if d.code},
+                         tuple(city.extent))
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file, or of every file of a folder (a File GDB) in name order."""
+    h = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    if path.suffix.lower() == ".shp":
+        files = sorted(p for p in path.parent.glob(path.stem + ".*") if p.is_file())
+    for f in files:
+        with f.open("rb") as fh:
+            for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def load_file(ws: Workspace, profile: Profile, kind: str, path: Path, *, layer_kind: str | None = None,
+              sheet: str | None = None, layer: str | None = None, crs: str | None = None,
+              encoding: str | None = None, skip_invalid: bool = False, user: str | None = None) -> LoadResult:
+    """Validate ``path`` as a source of ``kind`` and store it as one ingest batch."""
+    path = Path(path)
+    source_kind = KINDS[kind]
+    if kind == "layer" and layer_kind not in LAYER_KINDS:
+        raise ValueError(f"layer_kind must be one of {', '.join(LAYER_KINDS)}")
+    report = IntakeReport(str(path), kind)
+    raw = read_raw(path, source_kind, report, sheet=sheet, layer=layer, encoding=encoding)
+    checked = validate(raw, source_kind, intake_context(profile), report, crs) if raw is not None else None
+    result = LoadResult(report)
+    if checked is None or (not report.ok and not skip_invalid):
+        return result
+    good = ~checked.rows.isin(report.rejected)
+    if report.rejected:
+        result.rejected_path = _write_rejected(ws, path, raw.frame, raw.rows, report, source_kind.geometry != "none",
+                                               raw.geometry)
+    records = checked.frame.loc[good.to_numpy()]
+    if len(records) == 0:
+        return result
+    info = BatchInfo(kind, path.name, sha256_of(path), report.rows_read, layer_kind, sheet, checked.source_crs,
+                     profile.id, user)
+    result.batch_id = write_batch(ws.engine, info, records, report.frame())
+    result.rows_loaded = len(records)
+    return result
+
+
+def _write_rejected(ws: Workspace, path: Path, frame: pd.DataFrame, rows: pd.Series, report: IntakeReport,
+                    spatial: bool, geometry: gpd.GeoSeries | None) -> Path:
+    """The rejected rows as delivered, with a 问题 (problems) column, for the sender to fix."""
+    issues = report.frame()
+    issues = issues[(issues["severity"] == "error") & issues["row"].notna()]
+    problems = issues.groupby("row").apply(
+        lambda g: "；".join((g["column"].fillna("") + "：" + g["problem_zh"]).tolist()), include_groups=False)
+    mask = rows.isin(report.rejected).to_numpy()
+    out = frame.loc[mask].copy()
+    out.insert(0, "行号", rows[mask].to_numpy())
+    out.insert(1, "问题", out["行号"].map(problems).to_numpy())
+    stem = ws.reports_dir / f"{path.stem}.rejected"
+    if spatial and geometry is not None:
+        gdf = gpd.GeoDataFrame(out, geometry=geometry.loc[mask].to_numpy(), crs=geometry.crs)
+        target = stem.with_suffix(".gpkg")
+        gdf.to_file(target, driver="GPKG")
+        return target
+    target = stem.with_suffix(".xlsx")
+    out.to_excel(target, index=False)
+    return target

@@ -1,0 +1,184 @@
+"""Write one validated source into the store as one ingest batch, in one transaction.
+
+Rows replace earlier rows with the same natural key (a re-delivered list updates it);
+a control layer is delivered whole, so loading one replaces that layer.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, Engine, Table, delete, insert, tuple_
+
+from landrenew.store.models import (
+    ControlFeature,
+    Evidence,
+    FirmParcel,
+    FirmYear,
+    IngestBatch,
+    IngestIssue,
+    Parcel,
+)
+
+CHUNK = 20_000
+
+#: evidence list kind → (record id, event date, category) columns; every other field goes to attrs
+EVIDENCE_FIELDS: dict[str, tuple[str, str, str | None]] = {
+    "hazards": ("record_id", "found_date", "hazard_type"),
+    "pollution": ("case_id", "decision_date", "violation_type"),
+    "enforcement": ("case_id", "detect_date", "case_type"),
+    "unsupplied": ("batch_id", "approval_date", None),
+    "idle": ("parcel_code", "contract_start_date", None),
+}
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """What is recorded about a load besides its rows."""
+
+    kind: str
+    file_name: str
+    file_sha256: str
+    rows_read: int
+    layer_kind: str | None = None
+    sheet: str | None = None
+    source_crs: str | None = None
+    profile_id: str | None = None
+    user: str | None = None
+    note: str | None = None
+
+
+def write_batch(engine: Engine, info: BatchInfo, records: pd.DataFrame, issues: pd.DataFrame) -> int:
+    """Store ``records`` (canonical columns) and the non-error ``issues``; return the batch id."""
+    with engine.begin() as conn:
+        batch_id = conn.execute(insert(IngestBatch.__table__).returning(IngestBatch.__table__.c.id), [{
+            "kind": info.kind, "layer_kind": info.layer_kind, "file_name": info.file_name,
+            "file_sha256": info.file_sha256, "sheet": info.sheet, "source_crs": info.source_crs,
+            "rows_read": info.rows_read, "rows_loaded": len(records), "rows_rejected": info.rows_read - len(records),
+            "warnings": int((issues["severity"] == "warning").sum()),
+            "repairs": int((issues["severity"] == "repaired").sum()),
+            "loaded_at": datetime.now(UTC), "user": info.user or _user(), "profile_id": info.profile_id,
+            "note": info.note,
+        }]).scalar_one()
+        kept = issues[issues["severity"] != "error"].assign(batch_id=batch_id)
+        _insert(conn, IngestIssue.__table__, _records(kept.drop(columns=[], errors="ignore")))
+        WRITERS[info.kind](conn, batch_id, records, info)
+    return batch_id
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+def _geometry_columns(records: pd.DataFrame, dialect: str) -> pd.DataFrame:
+    """geom (WKB, or EWKB hex for PostGIS), bounding box; area_m2 comes from intake."""
+    if not isinstance(records, gpd.GeoDataFrame):
+        return pd.DataFrame(index=records.index, data={k: None for k in ("geom", "minx", "miny", "maxx", "maxy")})
+    geoms = records.geometry.values
+    bounds = shapely.bounds(geoms)
+    missing = shapely.is_missing(geoms)
+    if dialect == "postgresql":
+        wkb = shapely.to_wkb(shapely.set_srid(geoms, 4490), hex=True, include_srid=True)
+    else:
+        wkb = shapely.to_wkb(geoms)
+    wkb = np.where(missing, None, wkb)
+    return pd.DataFrame({"geom": wkb, "minx": bounds[:, 0], "miny": bounds[:, 1], "maxx": bounds[:, 2],
+                         "maxy": bounds[:, 3]}, index=records.index)
+
+
+def _plain(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    out = pd.DataFrame(df[columns])
+    return out
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    """Rows as dicts with Python scalars (None for missing, date for datetimes)."""
+    out = df.astype(object).where(df.notna(), None)
+    for c in df.columns:
+        if pd.api.types.is_datetime64_any_dtype(df[c]):
+            out[c] = [None if pd.isna(v) else v.date() for v in df[c]]
+    return out.to_dict("records")
+
+
+def _insert(conn: Connection, table: Table, rows: list[dict]) -> None:
+    for start in range(0, len(rows), CHUNK):
+        conn.execute(insert(table), rows[start:start + CHUNK])
+
+
+def _chunks(values: list, size: int = 900) -> Iterator[list]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _write_parcels(conn: Connection, batch_id: int, records: pd.DataFrame, info: BatchInfo) -> None:
+    table = Parcel.__table__
+    keys = records["parcel_code"].fillna("BSM:" + records["bsm"].astype("string"))
+    for chunk in _chunks(keys.tolist()):
+        conn.execute(delete(table).where(table.c.key.in_(chunk)))
+    cols = [c.name for c in table.columns if c.name in records.columns and c.name != "geom"]
+    df = pd.concat([_plain(records, cols), _geometry_columns(records, conn.dialect.name)], axis=1)
+    df = df.loc[:, ~df.columns.duplicated()].assign(key=keys.to_numpy(), batch_id=batch_id)
+    _insert(conn, table, _records(df))
+
+
+def _write_layer(conn: Connection, batch_id: int, records: pd.DataFrame, info: BatchInfo) -> None:
+    table = ControlFeature.__table__
+    conn.execute(delete(table).where(table.c.layer_kind == info.layer_kind))
+    cols = ["feature_id", "name", "district_code", "area_m2"]
+    df = pd.concat([_plain(records, cols), _geometry_columns(records, conn.dialect.name)], axis=1)
+    _insert(conn, table, _records(df.assign(layer_kind=info.layer_kind, batch_id=batch_id)))
+
+
+def _write_firms(conn: Connection, batch_id: int, records: pd.DataFrame, info: BatchInfo) -> None:
+    firm, link = FirmYear.__table__, FirmParcel.__table__
+    pairs = list(zip(records["uscc"], records["year"].astype(int), strict=True))
+    for chunk in _chunks(pairs, 400):
+        conn.execute(delete(firm).where(tuple_(firm.c.uscc, firm.c.year).in_(chunk)))
+        conn.execute(delete(link).where(tuple_(link.c.uscc, link.c.year).in_(chunk)))
+    cols = [c.name for c in firm.columns if c.name in records.columns]
+    _insert(conn, firm, _records(records[cols].assign(batch_id=batch_id)))
+    links = records[["uscc", "year", "parcel_codes"]].dropna(subset=["parcel_codes"])
+    links = links.assign(parcel_code=links["parcel_codes"].str.split(";")).explode("parcel_code")
+    _insert(conn, link, _records(links[["uscc", "year", "parcel_code"]].assign(batch_id=batch_id)))
+
+
+def _write_evidence(conn: Connection, batch_id: int, records: pd.DataFrame, info: BatchInfo) -> None:
+    table = Evidence.__table__
+    rid, when, category = EVIDENCE_FIELDS[info.kind]
+    ids = records[rid].astype(str).tolist()
+    for chunk in _chunks(ids):
+        conn.execute(delete(table).where(table.c.kind == info.kind, table.c.record_id.in_(chunk)))
+    common = {"uscc", "parcel_code", "district_code", "status", "area_m2"}
+    attr_cols = [c for c in records.columns if c not in common | {rid, when, category, "geometry"}]
+    attrs = pd.DataFrame(records[attr_cols])
+    for c in attr_cols:
+        if pd.api.types.is_datetime64_any_dtype(attrs[c]):
+            attrs[c] = attrs[c].dt.strftime("%Y-%m-%d")
+    attr_json = [json.loads(s) for s in attrs.to_json(orient="records", force_ascii=False, lines=True).splitlines()]
+    base = pd.DataFrame({
+        "kind": info.kind, "record_id": ids,
+        "uscc": records.get("uscc"), "parcel_code": records.get("parcel_code"),
+        "district_code": records.get("district_code"), "event_date": records[when],
+        "category": records[category] if category else None, "status": records.get("status"),
+        "area_m2": records.get("area_m2"), "batch_id": batch_id,
+    }, index=records.index)
+    df = pd.concat([base, _geometry_columns(records, conn.dialect.name)], axis=1)
+    rows = _records(df)
+    for r, a in zip(rows, attr_json, strict=True):
+        r["attrs"] = a
+    _insert(conn, table, rows)
+
+
+WRITERS = {"parcels": _write_parcels, "layer": _write_layer, "firms": _write_firms,
+           **{k: _write_evidence for k in EVIDENCE_FIELDS}}

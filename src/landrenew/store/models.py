@@ -1,0 +1,183 @@
+"""The workspace schema: ingest batches and what they loaded.
+
+Portable by construction: geometry is PostGIS ``geometry(…, 4490)`` on PostgreSQL and WKB
+in a BLOB on SQLite, each with its bounding box in plain columns for coarse filtering.
+Schema changes go through Alembic (``store/migrations``), never ``create_all``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+GEOMETRY = LargeBinary().with_variant(Geometry("GEOMETRY", srid=4490, spatial_index=False), "postgresql")
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class BoundsMixin:
+    """Geometry (EPSG:4490) with its bounding box and planar area (EPSG:4549, m²)."""
+
+    geom: Mapped[bytes | None] = mapped_column(GEOMETRY, nullable=True)
+    minx: Mapped[float | None] = mapped_column(Float)
+    miny: Mapped[float | None] = mapped_column(Float)
+    maxx: Mapped[float | None] = mapped_column(Float)
+    maxy: Mapped[float | None] = mapped_column(Float)
+    area_m2: Mapped[float | None] = mapped_column(Float)
+
+
+class IngestBatch(Base):
+    """One load of one file: what, from where, how much, when and by whom."""
+
+    __tablename__ = "ingest_batch"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    layer_kind: Mapped[str | None] = mapped_column(String(32))
+    file_name: Mapped[str] = mapped_column(Text)
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    sheet: Mapped[str | None] = mapped_column(Text)
+    source_crs: Mapped[str | None] = mapped_column(String(32))
+    rows_read: Mapped[int] = mapped_column(Integer)
+    rows_loaded: Mapped[int] = mapped_column(Integer)
+    rows_rejected: Mapped[int] = mapped_column(Integer)
+    warnings: Mapped[int] = mapped_column(Integer)
+    repairs: Mapped[int] = mapped_column(Integer)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    user: Mapped[str] = mapped_column(String(128))
+    profile_id: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class IngestIssue(Base):
+    """A warning or repair kept with a loaded batch (errors block the load and are only reported)."""
+
+    __tablename__ = "ingest_issue"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batch.id"), index=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    row: Mapped[int | None] = mapped_column(Integer)
+    column: Mapped[str | None] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str | None] = mapped_column(Text)
+    problem_zh: Mapped[str] = mapped_column(Text)
+    problem_en: Mapped[str] = mapped_column(Text)
+    fix_zh: Mapped[str] = mapped_column(Text)
+    fix_en: Mapped[str] = mapped_column(Text)
+
+
+class Parcel(BoundsMixin, Base):
+    """A 宗地 or 三调 图斑; ``key`` is the parcel code, else ``BSM:`` + the 三调 id."""
+
+    __tablename__ = "parcel"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    parcel_code: Mapped[str | None] = mapped_column(String(19), index=True)
+    bsm: Mapped[str | None] = mapped_column(String(64))
+    dlbm: Mapped[str | None] = mapped_column(String(8))
+    dlmc: Mapped[str | None] = mapped_column(Text)
+    ydyh_code: Mapped[str | None] = mapped_column(String(8))
+    district_code: Mapped[str] = mapped_column(String(6), index=True)
+    right_holder: Mapped[str | None] = mapped_column(Text)
+    approval_date: Mapped[date | None] = mapped_column(Date)
+    supply_date: Mapped[date | None] = mapped_column(Date)
+    contract_start_date: Mapped[date | None] = mapped_column(Date)
+    actual_start_date: Mapped[date | None] = mapped_column(Date)
+    floor_area_m2: Mapped[float | None] = mapped_column(Float)
+    declared_area_m2: Mapped[float | None] = mapped_column(Float)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batch.id"))
+
+
+class ControlFeature(BoundsMixin, Base):
+    """A polygon of a control layer (红线, 基本农田, 开发边界, 工业保障线, 园区)."""
+
+    __tablename__ = "control_feature"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    layer_kind: Mapped[str] = mapped_column(String(32), index=True)
+    feature_id: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+    district_code: Mapped[str | None] = mapped_column(String(6))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batch.id"))
+
+
+class FirmYear(Base):
+    """One enterprise's 亩均 data for one evaluation year."""
+
+    __tablename__ = "firm_year"
+    __table_args__ = (UniqueConstraint("uscc", "year"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(Text)
+    district_code: Mapped[str] = mapped_column(String(6))
+    group: Mapped[str] = mapped_column(String(8))
+    industry_code: Mapped[str | None] = mapped_column(String(8))
+    tax_wan: Mapped[float | None] = mapped_column(Float)
+    sales_wan: Mapped[float | None] = mapped_column(Float)
+    value_added_wan: Mapped[float | None] = mapped_column(Float)
+    energy_tce: Mapped[float | None] = mapped_column(Float)
+    pollutant_eq: Mapped[float | None] = mapped_column(Float)
+    employees: Mapped[int | None] = mapped_column(Integer)
+    rd_wan: Mapped[float | None] = mapped_column(Float)
+    land_area_mu: Mapped[float | None] = mapped_column(Float)
+    parcel_codes: Mapped[str | None] = mapped_column(Text)
+    years_in_production: Mapped[float | None] = mapped_column(Float)
+    is_utility: Mapped[bool] = mapped_column(Boolean, default=False)
+    veto_safety_accident: Mapped[bool] = mapped_column(Boolean, default=False)
+    veto_env_penalty: Mapped[bool] = mapped_column(Boolean, default=False)
+    electricity_kwh: Mapped[float | None] = mapped_column(Float)
+    water_m3: Mapped[float | None] = mapped_column(Float)
+    gas_m3: Mapped[float | None] = mapped_column(Float)
+    sewage_m3: Mapped[float | None] = mapped_column(Float)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batch.id"))
+
+
+class FirmParcel(Base):
+    """Which parcels a firm occupies in a year (from the firm list's parcel codes)."""
+
+    __tablename__ = "firm_parcel"
+    __table_args__ = (Index("ix_firm_parcel_parcel", "parcel_code"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    parcel_code: Mapped[str] = mapped_column(String(19))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batch.id"))
+
+
+class Evidence(BoundsMixin, Base):
+    """An entry of an evidence list: 危 hazards, 污 pollution, 乱 enforcement, 批而未供, 闲置.
+
+    Common fields are columns; the rest of the list's fields are kept in ``attrs`` (JSON)
+    under their canonical names, so every list keeps everything it delivered.
+    """
+
+    __tablename__ = "evidence"
+    __table_args__ = (UniqueConstraint("kind", "record_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    record_id: Mapped[str] = mapped_column(Text)
+    uscc: Mapped[str | None] = mapped_column(String(18), index=True)
+    parcel_code: Mapped[str | None] = mapped_column(String(19), index=True)
+    district_code: Mapped[str | None] = mapped_column(String(6))
+    event_date: Mapped[date | None] = mapped_column(Date)
+    category: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(Text)
+    attrs: Mapped[dict] = mapped_column(JSON)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batch.id"))

@@ -1,0 +1,68 @@
+"""A workspace: a folder with the store (SQLite by default), reports and deliveries."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect
+
+from landrenew.store.migrate import upgrade
+
+DEFAULT_WORKSPACE = "workspace"
+ENV_WORKSPACE = "LANDRENEW_WORKSPACE"
+ENV_DATABASE_URL = "LANDRENEW_DATABASE_URL"
+
+
+@dataclass
+class Workspace:
+    """Where a city's data lives. ``database_url`` switches the store to PostgreSQL + PostGIS."""
+
+    path: Path
+    database_url: str
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, database_url: str | None = None) -> Workspace:
+        """Open (creating if needed) the workspace folder and bring its schema to the latest migration."""
+        folder = Path(path or os.environ.get(ENV_WORKSPACE) or DEFAULT_WORKSPACE).resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        url = database_url or os.environ.get(ENV_DATABASE_URL) or f"sqlite:///{folder / 'landrenew.sqlite'}"
+        ws = cls(folder, url)
+        upgrade(ws.engine)
+        return ws
+
+    @property
+    def engine(self) -> Engine:
+        """The store's engine (one per workspace object)."""
+        if not hasattr(self, "_engine"):
+            self._engine = make_engine(self.database_url)
+        return self._engine
+
+    @property
+    def reports_dir(self) -> Path:
+        """Folder for intake reports and rejected rows."""
+        d = self.path / "reports"
+        d.mkdir(exist_ok=True)
+        return d
+
+    def tables(self) -> list[str]:
+        """Names of the tables in the store."""
+        return inspect(self.engine).get_table_names()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine; SQLite gets WAL, foreign keys and a generous busy timeout."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
