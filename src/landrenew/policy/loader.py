@@ -109,7 +109,9 @@ def _read_yaml(text: str, source: str) -> Any:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
         problem = getattr(e, "problem", None) or str(e)
-        raise ProfileError([Issue(where, f"YAML error: {problem}", f"YAML 格式错误：{problem}")], source) from e
+        raise ProfileError(
+            [Issue(where, f"YAML error: {problem}", f"YAML 格式错误：{problem}")], source
+        ) from e
 
 
 # --------------------------------------------------------------------------- paths
@@ -124,9 +126,10 @@ def display_path(raw: Any, loc: Sequence[str | int]) -> str:
             label = str(part)
             item = node[part] if 0 <= part < len(node) else None
             ident = item.get("id") if isinstance(item, dict) else None
-            if isinstance(ident, str) and sum(
-                1 for x in node if isinstance(x, dict) and x.get("id") == ident
-            ) == 1:
+            if (
+                isinstance(ident, str)
+                and sum(1 for x in node if isinstance(x, dict) and x.get("id") == ident) == 1
+            ):
                 label = ident
             out += f"[{label}]"
             node = item
@@ -160,6 +163,8 @@ def issues_from_validation(error: ValidationError, raw: Any) -> list[Issue]:
             for p in ctx["problems"]:
                 out.append(Issue(display_path(raw, loc + list(p["path"])), p["en"], p["zh"]))
             continue
+        if kind in ("union_tag_invalid", "union_tag_not_found"):
+            loc.append("kind")
         if kind == "extra_forbidden":
             en, zh = "unknown key", "未知键"
         elif kind == "missing":
@@ -185,9 +190,16 @@ def resolve_profile(name_or_path: str | Path) -> Path:
     """The file of a bundled profile name, or the given path."""
     text = str(name_or_path)
     path = Path(name_or_path)
-    if isinstance(name_or_path, Path) or path.suffix in (".yaml", ".yml") or "/" in text or "\\" in text:
+    if (
+        isinstance(name_or_path, Path)
+        or path.suffix in (".yaml", ".yml")
+        or "/" in text
+        or "\\" in text
+    ):
         if not path.is_file():
-            raise ProfileError([Issue("(file)", f"no such file: {path}", f"文件不存在：{path}")], text)
+            raise ProfileError(
+                [Issue("(file)", f"no such file: {path}", f"文件不存在：{path}")], text
+            )
         return path
     if text in list_bundled():
         return PROFILES_DIR / f"{text}.yaml"
@@ -195,7 +207,13 @@ def resolve_profile(name_or_path: str | Path) -> Path:
         return path
     bundled = ", ".join(list_bundled())
     raise ProfileError(
-        [Issue("(name)", f"unknown profile {text!r}; bundled: {bundled}", f"未知政策配置 {text!r}；内置：{bundled}")],
+        [
+            Issue(
+                "(name)",
+                f"unknown profile {text!r}; bundled: {bundled}",
+                f"未知政策配置 {text!r}；内置：{bundled}",
+            )
+        ],
         text,
     )
 
@@ -205,7 +223,8 @@ def parse_profile(data: str | Mapping[str, Any], source: str = "<data>") -> Prof
     raw = _read_yaml(data, source) if isinstance(data, str) else data
     if not isinstance(raw, Mapping):
         raise ProfileError(
-            [Issue("(top level)", "a profile must be a mapping of keys", "政策配置须为键值映射")], source
+            [Issue("(top level)", "a profile must be a mapping of keys", "政策配置须为键值映射")],
+            source,
         )
     try:
         return Profile.model_validate(raw)

@@ -74,9 +74,7 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def _weights_problem(
-    path: tuple[PathPart, ...], weights: dict[str, float]
-) -> list[Problem]:
+def _weights_problem(path: tuple[PathPart, ...], weights: dict[str, float]) -> list[Problem]:
     total = sum(weights.values())
     if abs(total - WEIGHT_TOTAL) > 1e-6:
         parts = ", ".join(f"{k} {_fmt(v)}" for k, v in weights.items())
@@ -124,7 +122,7 @@ class Rule(Strict):
 class Source(Strict):
     """The policy document the profile implements."""
 
-    document: Text = Field(description="document number, e.g. 常政发〔2022〕47号")
+    document: Text = Field(description="document number of the policy")
     title_zh: Text
     title_en: Text
     issuer_zh: Text
@@ -151,8 +149,12 @@ def _six_digits(v: Any) -> str:
     hint = " (write it in quotes)" if isinstance(v, int) and not isinstance(v, bool) else ""
     raise PydanticCustomError(
         "district_code",
-        "{value} is not a 6-digit code, e.g. \"320402\"{hint}",
-        {"value": repr(v), "hint": hint, "zh": f"{v!r} 不是 6 位行政区划代码（例如 \"320402\"）"},
+        "{value} is not a 6-digit county code{hint}",
+        {
+            "value": repr(v),
+            "hint": hint,
+            "zh": f"{v!r} 不是 6 位县级行政区划代码" + ("（请加引号）" if hint else ""),
+        },
     )
 
 
@@ -184,11 +186,18 @@ class District(Strict):
     @model_validator(mode="after")
     def _code_matches_kind(self) -> District:
         if self.kind == "county" and self.code is None:
-            raise problems([(("code",), "a county needs its 6-digit code", "区县须有 6 位行政区划代码")])
+            raise problems(
+                [(("code",), "a county needs its 6-digit code", "区县须有 6 位行政区划代码")]
+            )
         if self.kind == "management_zone" and self.code is not None:
             raise problems(
-                [(("code",), "a management zone has no county code of its own; list the codes it overlaps in overlaps",
-                  "管理区没有自己的行政区划代码，请在 overlaps 中列出其覆盖的区县代码")]
+                [
+                    (
+                        ("code",),
+                        "a management zone has no county code of its own; list the codes it overlaps in overlaps",
+                        "管理区没有自己的行政区划代码，请在 overlaps 中列出其覆盖的区县代码",
+                    )
+                ]
             )
         return self
 
@@ -212,8 +221,11 @@ class City(Strict):
         minlon, minlat, maxlon, maxlat = self.extent
         if not (-180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90):
             found.append(
-                (("extent",), "extent must be [minlon, minlat, maxlon, maxlat] with min < max in degrees",
-                 "范围应为 [最小经度, 最小纬度, 最大经度, 最大纬度]，且最小值小于最大值")
+                (
+                    ("extent",),
+                    "extent must be [minlon, minlat, maxlon, maxlat] with min < max in degrees",
+                    "范围应为 [最小经度, 最小纬度, 最大经度, 最大纬度]，且最小值小于最大值",
+                )
             )
         for attr in ("id", "code"):
             seen: dict[str, int] = {}
@@ -223,8 +235,11 @@ class City(Strict):
                     continue
                 if value in seen:
                     found.append(
-                        (("districts", i, attr), f"duplicate district {attr} {value!r}",
-                         f"区县{'编号' if attr == 'id' else '代码'} {value!r} 重复")
+                        (
+                            ("districts", i, attr),
+                            f"duplicate district {attr} {value!r}",
+                            f"区县{'编号' if attr == 'id' else '代码'} {value!r} 重复",
+                        )
                     )
                 seen[value] = i
         codes = set(self.district_codes)
@@ -232,8 +247,11 @@ class City(Strict):
             for j, c in enumerate(d.overlaps):
                 if c not in codes:
                     found.append(
-                        (("districts", i, "overlaps", j), f"{c} is not the code of a county in this city",
-                         f"{c} 不是本市区县代码")
+                        (
+                            ("districts", i, "overlaps", j),
+                            f"{c} is not the code of a county in this city",
+                            f"{c} 不是本市区县代码",
+                        )
                     )
         if found:
             raise problems(found)
@@ -458,9 +476,13 @@ class FieldTest(Strict):
     def _value_given(self) -> FieldTest:
         needs = self.op not in ("is_true", "is_false")
         if needs and self.value is None:
-            raise problems([(("value",), f"op {self.op} needs a value", f"运算 {self.op} 需要 value")])
+            raise problems(
+                [(("value",), f"op {self.op} needs a value", f"运算 {self.op} 需要 value")]
+            )
         if not needs and self.value is not None:
-            raise problems([(("value",), f"op {self.op} takes no value", f"运算 {self.op} 不需要 value")])
+            raise problems(
+                [(("value",), f"op {self.op} takes no value", f"运算 {self.op} 不需要 value")]
+            )
         return self
 
 
@@ -547,29 +569,38 @@ class ClassesParams(Strict):
         for cls, upper in self.cutoffs.items():
             if not 0 < upper <= 1:
                 found.append(
-                    (("cutoffs", cls),
-                     f"cut-off {_fmt(upper)} is outside 0-1; write rank fractions (0.20 for 20 %)",
-                     f"分档线 {_fmt(upper)} 不在 0–1 之间，请写成排名比例（20 % 写作 0.20）")
+                    (
+                        ("cutoffs", cls),
+                        f"cut-off {_fmt(upper)} is outside 0-1; write rank fractions (0.20 for 20 %)",
+                        f"分档线 {_fmt(upper)} 不在 0–1 之间，请写成排名比例（20 % 写作 0.20）",
+                    )
                 )
             elif upper <= prev:
                 found.append(
-                    (("cutoffs", cls),
-                     f"cut-off {_fmt(upper)} is not above the previous one ({_fmt(prev)}); cut-offs must increase",
-                     f"分档线 {_fmt(upper)} 未高于上一档（{_fmt(prev)}），分档线须递增")
+                    (
+                        ("cutoffs", cls),
+                        f"cut-off {_fmt(upper)} is not above the previous one ({_fmt(prev)}); cut-offs must increase",
+                        f"分档线 {_fmt(upper)} 未高于上一档（{_fmt(prev)}），分档线须递增",
+                    )
                 )
             prev = max(prev, upper)
         if self.cutoffs and not found:
             last_cls, last = list(self.cutoffs.items())[-1]
             if abs(last - 1.0) > _EPS:
                 found.append(
-                    (("cutoffs", last_cls),
-                     f"the last cut-off is {_fmt(last)}; it must be 1 so every firm gets a class",
-                     f"最后一档为 {_fmt(last)}，应为 1，才能覆盖全部企业")
+                    (
+                        ("cutoffs", last_cls),
+                        f"the last cut-off is {_fmt(last)}; it must be 1 so every firm gets a class",
+                        f"最后一档为 {_fmt(last)}，应为 1，才能覆盖全部企业",
+                    )
                 )
         if self.not_rated in self.cutoffs:
             found.append(
-                (("not_rated",), "the not-rated label must differ from the ranked classes",
-                 "不参评标识不能与评价等级相同")
+                (
+                    ("not_rated",),
+                    "the not-rated label must differ from the ranked classes",
+                    "不参评标识不能与评价等级相同",
+                )
             )
         if found:
             raise problems(found)
@@ -638,7 +669,13 @@ class Evaluation(Strict):
         keys = [i.key for i in self.indicators]
         for i, k in enumerate(keys):
             if keys.index(k) != i:
-                found.append((("indicators", i, "key"), f"duplicate indicator key {k!r}", f"指标键 {k!r} 重复"))
+                found.append(
+                    (
+                        ("indicators", i, "key"),
+                        f"duplicate indicator key {k!r}",
+                        f"指标键 {k!r} 重复",
+                    )
+                )
         found += _weights_problem(("indicators",), self.default_weights)
         labels = list(self.classes.params.cutoffs) + [self.classes.params.not_rated]
         for gi, g in enumerate(self.groups):
@@ -647,17 +684,22 @@ class Evaluation(Strict):
             for k in g.params.weights:
                 if k not in keys:
                     found.append(
-                        (("groups", gi, "params", "weights", k), f"{k!r} is not an indicator key ({', '.join(keys)})",
-                         f"{k!r} 不是指标键（{', '.join(keys)}）")
+                        (
+                            ("groups", gi, "params", "weights", k),
+                            f"{k!r} is not an indicator key ({', '.join(keys)})",
+                            f"{k!r} 不是指标键（{', '.join(keys)}）",
+                        )
                     )
             found += _weights_problem(("groups", gi, "params", "weights"), g.params.weights)
-        for name, items in (("veto", self.veto),):
-            for vi, v in enumerate(items):
-                if v.params.forced_class not in labels:
-                    found.append(
-                        ((name, vi, "params", "forced_class"), f"unknown class {v.params.forced_class!r}",
-                         f"未知等级 {v.params.forced_class!r}")
+        for vi, v in enumerate(self.veto):
+            if v.params.forced_class not in labels:
+                found.append(
+                    (
+                        ("veto", vi, "params", "forced_class"),
+                        f"unknown class {v.params.forced_class!r}",
+                        f"未知等级 {v.params.forced_class!r}",
                     )
+                )
         if found:
             raise problems(found)
         return self
@@ -836,8 +878,11 @@ class Disposal(Strict):
         for i, r in enumerate(self.rules):
             if r.family not in fams:
                 found.append(
-                    (("rules", i, "family"), f"unknown family {r.family!r} ({', '.join(sorted(fams))})",
-                     f"未知处置类别 {r.family!r}")
+                    (
+                        ("rules", i, "family"),
+                        f"unknown family {r.family!r} ({', '.join(sorted(fams))})",
+                        f"未知处置类别 {r.family!r}",
+                    )
                 )
         found += _weights_problem(("priority", "params", "weights"), self.priority.params.weights)
         if found:
@@ -946,11 +991,25 @@ class AllocationParams(Strict):
     @model_validator(mode="after")
     def _one_way(self) -> AllocationParams:
         if self.surcharges is not None and self.surcharge_share_of is not None:
-            raise problems([(("surcharge_share_of",), "give surcharges or surcharge_share_of, not both",
-                             "surcharges 与 surcharge_share_of 只能二选一")])
+            raise problems(
+                [
+                    (
+                        ("surcharge_share_of",),
+                        "give surcharges or surcharge_share_of, not both",
+                        "surcharges 与 surcharge_share_of 只能二选一",
+                    )
+                ]
+            )
         if (self.surcharge_share_of is None) != (self.surcharge_share is None):
-            raise problems([(("surcharge_share",), "surcharge_share_of and surcharge_share go together",
-                             "surcharge_share_of 与 surcharge_share 须同时给出")])
+            raise problems(
+                [
+                    (
+                        ("surcharge_share",),
+                        "surcharge_share_of and surcharge_share go together",
+                        "surcharge_share_of 与 surcharge_share 须同时给出",
+                    )
+                ]
+            )
         return self
 
 
@@ -972,15 +1031,23 @@ class Allocation(Strict):
         keys = [a.class_key for a in self.classes]
         for i, a in enumerate(self.classes):
             if keys.index(a.class_key) != i:
-                found.append((("classes", i, "class_key"), f"duplicate class {a.class_key!r}", f"等级 {a.class_key!r} 重复"))
+                found.append(
+                    (
+                        ("classes", i, "class_key"),
+                        f"duplicate class {a.class_key!r}",
+                        f"等级 {a.class_key!r} 重复",
+                    )
+                )
             ref = a.params.surcharge_share_of
             if ref is not None:
                 target = next((x for x in self.classes if x.class_key == ref), None)
                 if target is None or target.params.surcharges is None:
                     found.append(
-                        (("classes", i, "params", "surcharge_share_of"),
-                         f"{ref!r} must be a class with explicit surcharges",
-                         f"{ref!r} 须为给出具体加价标准的等级")
+                        (
+                            ("classes", i, "params", "surcharge_share_of"),
+                            f"{ref!r} must be a class with explicit surcharges",
+                            f"{ref!r} 须为给出具体加价标准的等级",
+                        )
                     )
         if found:
             raise problems(found)
@@ -1073,8 +1140,11 @@ class Profile(Strict):
             if r.id in index:
                 first = _dotted(index[r.id][0])
                 found.append(
-                    (path + ("id",), f"duplicate rule id {r.id!r} (first at {first})",
-                     f"规则编号 {r.id!r} 重复（首次出现于 {first}）")
+                    (
+                        path + ("id",),
+                        f"duplicate rule id {r.id!r} (first at {first})",
+                        f"规则编号 {r.id!r} 重复（首次出现于 {first}）",
+                    )
                 )
             else:
                 index[r.id] = (path, r)
@@ -1085,7 +1155,11 @@ class Profile(Strict):
                 found.append((path, f"no rule with id {rid!r}", f"不存在编号为 {rid!r} 的规则"))
             elif cls is not None and not isinstance(index[rid][1], cls):
                 found.append(
-                    (path, f"{rid!r} is not a {cls.__name__} rule", f"{rid!r} 不是 {cls.__name__} 类规则")
+                    (
+                        path,
+                        f"{rid!r} is not a {cls.__name__} rule",
+                        f"{rid!r} 不是 {cls.__name__} 类规则",
+                    )
                 )
 
         tag_keys = set(self.tags)
@@ -1095,16 +1169,30 @@ class Profile(Strict):
                 here: tuple[PathPart, ...] = ("tags", key, "rules", i)
                 if not r.id.startswith(f"tag.{key}."):
                     found.append(
-                        (here + ("id",), f"rule id must start with 'tag.{key}.'", f"规则编号须以 'tag.{key}.' 开头")
+                        (
+                            here + ("id",),
+                            f"rule id must start with 'tag.{key}.'",
+                            f"规则编号须以 'tag.{key}.' 开头",
+                        )
                     )
                 if isinstance(r, PlotRatioRule):
                     ref(here + ("params", "floor_rule"), r.params.floor_rule, PlotRatioFloor)
                 elif isinstance(r, IdleLandRule):
-                    ref(here + ("params", "definition_rule"), r.params.definition_rule, IdleDefinition)
+                    ref(
+                        here + ("params", "definition_rule"),
+                        r.params.definition_rule,
+                        IdleDefinition,
+                    )
                 elif isinstance(r, EvaluationClassRule):
                     for j, c in enumerate(r.params.classes):
                         if c not in labels:
-                            found.append((here + ("params", "classes", j), f"unknown class {c!r}", f"未知等级 {c!r}"))
+                            found.append(
+                                (
+                                    here + ("params", "classes", j),
+                                    f"unknown class {c!r}",
+                                    f"未知等级 {c!r}",
+                                )
+                            )
         for i, d in enumerate(self.disposal.rules):
             here = ("disposal", "rules", i)
             w = d.when
@@ -1112,37 +1200,57 @@ class Profile(Strict):
                 for j, t in enumerate(getattr(w, field) or []):
                     if t not in tag_keys:
                         found.append(
-                            (here + ("when", field, j), f"unknown tag {t!r} ({', '.join(tag_keys)})", f"未知标签 {t!r}")
+                            (
+                                here + ("when", field, j),
+                                f"unknown tag {t!r} ({', '.join(sorted(tag_keys))})",
+                                f"未知标签 {t!r}",
+                            )
                         )
             for j, rid in enumerate(w.rules_any or []):
                 ref(here + ("when", "rules_any", j), rid)
             for j, c in enumerate(w.class_any or []):
                 if c not in labels:
-                    found.append((here + ("when", "class_any", j), f"unknown class {c!r}", f"未知等级 {c!r}"))
+                    found.append(
+                        (here + ("when", "class_any", j), f"unknown class {c!r}", f"未知等级 {c!r}")
+                    )
             for j, rid in enumerate(d.params.yields_quota):
                 ref(here + ("params", "yields_quota", j), rid)
         for field in ("priority_order", "excluded"):
             for j, c in enumerate(getattr(self.quota.by_class.params, field)):
                 if c not in labels:
                     found.append(
-                        (("quota", "by_class", "params", field, j), f"unknown class {c!r}", f"未知等级 {c!r}")
+                        (
+                            ("quota", "by_class", "params", field, j),
+                            f"unknown class {c!r}",
+                            f"未知等级 {c!r}",
+                        )
                     )
         for i, a in enumerate(self.allocation.classes):
             if a.class_key not in labels:
                 found.append(
-                    (("allocation", "classes", i, "class_key"), f"unknown class {a.class_key!r}", f"未知等级 {a.class_key!r}")
+                    (
+                        ("allocation", "classes", i, "class_key"),
+                        f"unknown class {a.class_key!r}",
+                        f"未知等级 {a.class_key!r}",
+                    )
                 )
         for c in self.disposal.priority.params.class_severity:
             if c not in labels:
                 found.append(
-                    (("disposal", "priority", "params", "class_severity", c), f"unknown class {c!r}", f"未知等级 {c!r}")
+                    (
+                        ("disposal", "priority", "params", "class_severity", c),
+                        f"unknown class {c!r}",
+                        f"未知等级 {c!r}",
+                    )
                 )
         if found:
             raise problems(found)
         return self
 
 
-def _walk_rules(obj: Any, path: tuple[PathPart, ...]) -> Iterator[tuple[tuple[PathPart, ...], Rule]]:
+def _walk_rules(
+    obj: Any, path: tuple[PathPart, ...]
+) -> Iterator[tuple[tuple[PathPart, ...], Rule]]:
     if isinstance(obj, Rule):
         yield path, obj
         return
