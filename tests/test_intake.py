@@ -19,6 +19,15 @@ from landrenew.geo.gcj02 import wgs84_to_gcj02
 from landrenew.loading import load_file
 
 
+ABBREVIATIONS = {"宗地代码": "ZDDM", "地类编码": "DLBM", "行政区代码": "XZQDM", "权利人": "QLR", "供地日期": "GDRQ",
+                 "建筑面积": "JZMJ", "宗地面积": "ZDMJ"}
+
+
+def _shp_frame(n: int = 3) -> gpd.GeoDataFrame:
+    """Shapefile fields hold 10 bytes: deliveries use the national abbreviations."""
+    return parcel_frame(n).rename(columns=ABBREVIATIONS)
+
+
 def _load(ws, profile, kind, path, **kw):
     before = store_fingerprint(ws)
     result = load_file(ws, profile, kind, path, **kw)
@@ -62,7 +71,7 @@ def test_reloading_the_same_parcels_replaces_them_instead_of_duplicating(ws, pro
 
 def test_shapefile_without_prj_is_refused_and_fix_names_the_guessed_crs(ws, profile, tmp_path):
     path = tmp_path / "noprj.shp"
-    parcel_frame(3).to_file(path, encoding="utf-8")
+    _shp_frame(3).to_file(path, encoding="utf-8")
     path.with_suffix(".prj").unlink()
     result, before = _load(ws, profile, "parcels", path)
     _refused(ws, result, before)
@@ -72,7 +81,7 @@ def test_shapefile_without_prj_is_refused_and_fix_names_the_guessed_crs(ws, prof
 
 def test_missing_prj_loads_when_user_declares_the_crs(ws, profile, tmp_path):
     path = tmp_path / "noprj.shp"
-    parcel_frame(3).to_file(path, encoding="utf-8")
+    _shp_frame(3).to_file(path, encoding="utf-8")
     path.with_suffix(".prj").unlink()
     result = load_file(ws, profile, "parcels", path, crs="EPSG:4549")
     assert result.loaded and result.rows_loaded == 3
@@ -135,8 +144,7 @@ def test_parcel_far_outside_the_city_is_refused_by_row(ws, profile, tmp_path):
 # --- encodings and geometry ------------------------------------------------------------------
 
 def test_gbk_shapefile_without_cpg_is_decoded_and_loads(ws, profile, tmp_path):
-    gdf = parcel_frame(3).rename(columns={"宗地代码": "ZDDM", "地类编码": "DLBM", "行政区代码": "XZQDM",
-                                          "权利人": "QLR", "供地日期": "GDRQ", "建筑面积": "JZMJ", "宗地面积": "ZDMJ"})
+    gdf = _shp_frame(3)
     path = tmp_path / "gbk.shp"
     gdf.to_file(path, encoding="GBK")
     path.with_suffix(".cpg").unlink(missing_ok=True)

@@ -316,7 +316,7 @@ def _centre(box: Bounds) -> tuple[float, float]:
 
 def _xy_text(box: Bounds) -> str:
     x, y = _centre(box)
-    if _looks_degrees(box):
+    if all(abs(v) <= 180 for v in box):
         return f"X≈{x:.4f}, Y≈{y:.4f}"
     return f"X≈{x:.0f}, Y≈{y:.0f}"
 

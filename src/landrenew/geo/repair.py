@@ -64,6 +64,8 @@ def to_polygonal(geoms: gpd.GeoSeries | NDArray[np.object_]) -> NDArray[np.objec
         idx = np.concatenate([idx[~nested], idx[nested][sub_idx]])
     keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
     parts, idx = parts[keep], idx[keep]
+    if not len(parts):
+        return out
     order = np.argsort(idx, kind="stable")
     return shapely.multipolygons(parts[order], indices=idx[order], out=out)
 

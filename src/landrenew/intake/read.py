@@ -154,7 +154,7 @@ def _redecode(gdf: gpd.GeoDataFrame) -> str | None:
     Returns the encoding used when the text was not plain ASCII.
     """
     geom = gdf.geometry.name
-    cols = [c for c in gdf.columns if c != geom and gdf[c].dtype == object]
+    cols = [c for c in gdf.columns if c != geom and pd.api.types.is_string_dtype(gdf[c])]
     raw = {c: gdf[c].str.encode("latin1") for c in cols}
     names = {c: str(c).encode("latin1") for c in gdf.columns if c != geom}
     blobs = [b"".join(v.dropna().tolist()) for v in raw.values()] + list(names.values())

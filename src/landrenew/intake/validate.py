@@ -94,7 +94,7 @@ def validate(raw: RawTable, kind: SourceKind, ctx: IntakeContext, report: Intake
     for c in kind.columns:
         header = _original(mapping, c.name)
         if c.name not in data.columns:
-            out[c.name] = _empty(c)
+            out[c.name] = False if c.type == "bool" else _empty(c)
             continue
         values, errors = _coerce(data[c.name], c, ctx)
         out[c.name] = values
