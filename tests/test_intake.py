@@ -10,14 +10,13 @@ import pandas as pd
 import pytest
 import shapely
 import xlsxwriter
-from conftest import firm_frame, parcel_frame, store_fingerprint
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from conftest import firm_frame, parcel_frame, store_fingerprint
 from landrenew.cli import app
 from landrenew.geo.gcj02 import wgs84_to_gcj02
 from landrenew.loading import load_file
-
 
 ABBREVIATIONS = {"宗地代码": "ZDDM", "地类编码": "DLBM", "行政区代码": "XZQDM", "权利人": "QLR", "供地日期": "GDRQ",
                  "建筑面积": "JZMJ", "宗地面积": "ZDMJ"}

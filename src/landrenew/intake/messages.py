@@ -38,9 +38,9 @@ BAD_BOOL = M("bad_bool", "应为 是/否", "must be yes/no (是/否)", "填写 �
 BAD_CHOICE = M("bad_choice", "取值应为 {choices} 之一", "must be one of {choices}", "改为允许的取值", "use one of the allowed values")
 UNKNOWN_DISTRICT = M("unknown_district", "未知的行政区代码", "unknown district code",
                      "使用以下代码或名称之一：{codes}", "use one of these codes or names: {codes}")
-BAD_USCC = M("bad_uscc", "统一社会信用代码无效：{reason}", "invalid unified social credit code: {reason}",
-             "核对营业执照上的 18 位代码；{hint}", "check the 18-character code on the business licence; {hint}")
-BAD_PARCEL_CODE = M("bad_parcel_code", "宗地代码无效：{reason}", "invalid parcel code: {reason}",
+BAD_USCC = M("bad_uscc", "统一社会信用代码无效：{reason}", "invalid unified social credit code: {reason_en}",
+             "核对营业执照上的 18 位代码（不使用字母 I O S V Z）", "check the 18-character code on the business licence")
+BAD_PARCEL_CODE = M("bad_parcel_code", "宗地代码无效：{reason}", "invalid parcel code: {reason_en}",
                     "宗地代码为 19 位：6 位县级代码+3 位地籍区+3 位地籍子区+2 位特征码+5 位顺序号",
                     "a parcel code has 19 characters: 6 county + 3 cadastral district + 3 sub-district + 2 feature + 5 serial")
 PARCEL_COUNTY_MISMATCH = M("parcel_county_mismatch", "宗地代码前 6 位 {county} 与行政区代码不一致",

@@ -211,27 +211,23 @@ def _coerce(s: pd.Series, c: Column, ctx: IntakeContext) -> tuple[pd.Series, Err
         errors.append((msg.UNKNOWN_DISTRICT.format(codes=codes), filled & v.isna(), None))
     elif c.type == "uscc":
         v = t.str.upper()
-        check = validate_uscc(v.fillna(""))
+        check = validate_uscc(v)
         reason = check["reason"].where(filled, "")
-        for r, text_zh in (("length", "长度不是 18 位"), ("charset", "含有不允许的字符（I O S V Z 或符号）"),
-                           ("check", "校验位错误")):
-            mask = reason == r
-            if mask.any():
-                hint = "按前 17 位计算的校验位见“值”列之后" if r == "check" else "代码不使用字母 I O S V Z"
-                m = msg.BAD_USCC.format(reason=text_zh if True else r, hint=hint)
-                shown = (v + "（校验位应为 " + check["expected"].astype("string") + "）") if r == "check" else None
-                errors.append((m, mask, shown))
+        for r in reason[reason != ""].unique():
+            zh, en = _USCC_REASONS.get(r, (r, r))
+            shown = v + "（校验位应为 expected " + check["expected"].astype("string") + "）" if r == "check" else None
+            errors.append((msg.BAD_USCC.format(reason=zh, reason_en=en), reason == r, shown))
     elif c.type == "parcel_code":
         v = t.str.upper()
-        errors += _parcel_code_errors(v.fillna(""), filled)
+        errors += _parcel_code_errors(v, filled, ctx)
     elif c.type == "codes":
         parts = t.str.upper().str.split(_CODE_SPLIT, regex=True)
         flat = parts.explode().dropna()
         flat = flat[flat != ""]
-        reasons = validate_parcel_codes(flat)["reason"]
+        reasons = validate_parcel_codes(flat, ctx.districts)["reason"]
         bad_rows = reasons[reasons != ""].index.unique()
         mask = pd.Series(s.index.isin(bad_rows), index=s.index)
-        errors.append((msg.BAD_PARCEL_CODE.format(reason=_REASONS["format"]), mask, None))
+        errors.append((_bad_parcel_code("format"), mask, None))
         v = parts.map(lambda p: ";".join(x for x in p if x) if isinstance(p, list) else pd.NA).astype("string")
     elif c.name == "dlbm":
         v = landuse.normalize_dlbm(t)
@@ -284,16 +280,29 @@ def _dates(s: pd.Series, t: pd.Series) -> pd.Series:
     return out.astype("datetime64[ns]")
 
 
-_REASONS = {
-    "length": "长度不是 19 位", "county": "前 6 位不是县级行政区划代码", "district_digits": "地籍区/子区应为数字",
-    "feature_code": "第 13–14 位特征码无效", "serial": "末 5 位顺序号应为数字", "format": "格式不符（19 位）",
+_USCC_REASONS = {
+    "length": ("长度不是 18 位", "not 18 characters"),
+    "charset": ("含有不允许的字符（I O S V Z 或符号）", "holds characters never used (I O S V Z or symbols)"),
+    "check": ("校验位错误", "wrong check character"),
+}
+_PARCEL_REASONS = {
+    "length": ("长度不是 19 位", "not 19 characters"),
+    "county": ("前 6 位不是本市县级行政区划代码", "the first 6 are not a county code of the city"),
+    "district_digits": ("地籍区/子区应为数字", "cadastral district / sub-district must be digits"),
+    "feature_code": ("第 13–14 位特征码无效", "characters 13–14 are not a valid feature code"),
+    "serial": ("末 5 位顺序号应为数字", "the last 5 (serial) must be digits"),
+    "format": ("格式不符（19 位）", "not a 19-character parcel code"),
 }
 
 
-def _parcel_code_errors(v: pd.Series, filled: pd.Series) -> Errors:
-    reasons = validate_parcel_codes(v)["reason"].where(filled, "")
-    return [(msg.BAD_PARCEL_CODE.format(reason=_REASONS.get(r, r)), reasons == r, None)
-            for r in reasons[reasons != ""].unique()]
+def _bad_parcel_code(reason: str) -> Message:
+    zh, en = _PARCEL_REASONS.get(reason, (reason, reason))
+    return msg.BAD_PARCEL_CODE.format(reason=zh, reason_en=en)
+
+
+def _parcel_code_errors(v: pd.Series, filled: pd.Series, ctx: IntakeContext) -> Errors:
+    reasons = validate_parcel_codes(v, ctx.districts)["reason"].where(filled, "")
+    return [(_bad_parcel_code(r), reasons == r, None) for r in reasons[reasons != ""].unique()]
 
 
 # --- records ---------------------------------------------------------------------------------

@@ -1,13 +1,13 @@
 """initial workspace schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-26 14:33:27.045077
 """
-from alembic import op
 import sqlalchemy as sa
-from landrenew.store.models import GEOMETRY
+from alembic import op
 
+from landrenew.store.models import GEOMETRY
 
 revision = '0001'
 down_revision = None
