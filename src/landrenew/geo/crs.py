@@ -142,7 +142,8 @@ def check_crs(
     guess = classify_coordinates(box) if finite else None
     notes: list[tuple[str, str]] = []
 
-    if override is not None and str(override).strip():
+    overridden = override is not None and bool(str(override).strip())
+    if overridden:
         try:
             source = normalize_crs_name(override)
         except ValueError:
@@ -181,21 +182,22 @@ def check_crs(
 
     crs = pyproj.CRS.from_user_input(source)
     label = _label(crs)
+    said_zh, said_en = ("--crs 指定为", "--crs gives") if overridden else ("声明为", "declared")
     if crs.is_geographic:
         if guess != GEOGRAPHIC:
             if _looks_swapped(box):
-                return _fail(source, "swapped", box, f"声明为地理坐标系 {label}，但经纬度似乎颠倒",
-                             f"declared geographic {label} but longitude and latitude look swapped")
+                return _fail(source, "swapped", box, f"{said_zh}地理坐标系 {label}，但经纬度似乎颠倒",
+                             f"{said_en} geographic {label} but longitude and latitude look swapped")
             if _looks_degrees(box):
-                return _fail(source, guess, box, f"声明为地理坐标系 {label}，但经纬度超出中国范围",
-                             f"declared geographic {label} but the coordinates are outside China")
-            return _fail(source, guess, box, f"声明为地理坐标系 {label}，但坐标是投影坐标（米）",
-                         f"declared geographic {label} but the coordinates are projected (metres)")
+                return _fail(source, guess, box, f"{said_zh}地理坐标系 {label}，但经纬度超出中国范围",
+                             f"{said_en} geographic {label} but the coordinates are outside China")
+            return _fail(source, guess, box, f"{said_zh}地理坐标系 {label}，但坐标是投影坐标（米）",
+                         f"{said_en} geographic {label} but the coordinates are projected (metres)")
         lonlat = box
     elif crs.is_projected:
         if guess == GEOGRAPHIC:
-            return _fail(source, guess, box, f"声明为投影坐标系 {label}，但坐标是经纬度",
-                         f"declared projected {label} but the coordinates are longitude/latitude")
+            return _fail(source, guess, box, f"{said_zh}投影坐标系 {label}，但坐标是经纬度",
+                         f"{said_en} projected {label} but the coordinates are longitude/latitude")
         epsg = crs.to_epsg()
         if epsg in _GK3 and guess is not None and guess.startswith("EPSG:"):
             declared_prefixed = epsg in _GK3_PREFIXED
@@ -205,12 +207,12 @@ def check_crs(
             if prefixed != declared_prefixed or (prefixed and guess != source):
                 zh = f"带带号 {int(box[0] // 1_000_000)}" if prefixed else "不带带号"
                 en = f"prefixed with zone {int(box[0] // 1_000_000)}" if prefixed else "without zone prefix"
-                return _fail(source, guess, box, f"声明为 {label}，但 X 坐标{zh}（X≈{_centre(box)[0]:.0f}），不符",
-                             f"declared {label} but the X coordinates are {en} (X≈{_centre(box)[0]:.0f})")
+                return _fail(source, guess, box, f"{said_zh} {label}，但 X 坐标{zh}（X≈{_centre(box)[0]:.0f}），不符",
+                             f"{said_en} {label} but the X coordinates are {en} (X≈{_centre(box)[0]:.0f})")
         lonlat = _to_lonlat_bounds(crs, box)
         if lonlat is None or not _inside(lonlat, CHINA_EXTENT):
-            return _fail(source, guess, box, f"坐标与声明的 {label} 不符：转换后不在中国范围内",
-                         f"coordinates do not fit the declared {label}: they fall outside China")
+            return _fail(source, guess, box, f"坐标与{said_zh}的 {label} 不符：转换后不在中国范围内",
+                         f"coordinates do not fit {label} ({said_en}): they fall outside China")
         if epsg in _GK3_PREFIXED:
             notes.append((f"检测到带带号坐标 {source}（X≈{_centre(box)[0]:.0f}）",
                           f"zone-prefixed coordinates {source} detected (X≈{_centre(box)[0]:.0f})"))

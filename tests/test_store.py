@@ -1,0 +1,84 @@
+"""The store: migrations match the models, loads land in one transaction, the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import shapely
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from conftest import firm_frame, parcel_frame
+from sqlalchemy import text
+
+from landrenew.loading import load_file
+from landrenew.store import Workspace
+from landrenew.store.models import Base
+
+PG_URL = os.environ.get("LANDRENEW_TEST_DATABASE_URL")
+
+
+def test_migrations_produce_exactly_the_models_schema(ws):
+    with ws.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_opening_a_workspace_twice_keeps_its_data(ws, profile, tmp_path):
+    path = tmp_path / "parcels.gpkg"
+    parcel_frame(3).to_file(path)
+    load_file(ws, profile, "parcels", path)
+    again = Workspace.open(ws.path)
+    with again.engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM parcel")).scalar_one() == 3
+
+
+def test_a_failing_write_rolls_back_the_whole_batch(ws, profile, tmp_path, monkeypatch):
+    from landrenew.store import load as store_load
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setitem(store_load.WRITERS, "parcels", explode)
+    path = tmp_path / "parcels.gpkg"
+    parcel_frame(3).to_file(path)
+    with pytest.raises(RuntimeError):
+        load_file(ws, profile, "parcels", path)
+    with ws.engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM ingest_batch")).scalar_one() == 0
+
+
+def test_stored_wkb_geometry_round_trips_on_sqlite(ws, profile, tmp_path):
+    path = tmp_path / "parcels.gpkg"
+    source = parcel_frame(2).to_crs("EPSG:4490")
+    source.to_file(path)
+    load_file(ws, profile, "parcels", path)
+    with ws.engine.connect() as conn:
+        blobs = conn.execute(text("SELECT geom FROM parcel ORDER BY parcel_code")).scalars().all()
+    geoms = shapely.from_wkb(blobs)
+    assert all(g.equals_exact(s, 1e-9) for g, s in zip(geoms, source.geometry, strict=True))
+
+
+@pytest.mark.skipif(not PG_URL, reason="LANDRENEW_TEST_DATABASE_URL not set (.ci/run sets it)")
+def test_postgis_store_takes_the_same_loads(profile, tmp_path):
+    from sqlalchemy import create_engine
+
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public"))
+    ws = Workspace.open(tmp_path / "ws", PG_URL)
+    parcels = tmp_path / "parcels.gpkg"
+    parcel_frame(4).to_file(parcels)
+    firms = tmp_path / "firms.xlsx"
+    firm_frame(4).to_excel(firms, index=False)
+    assert load_file(ws, profile, "parcels", parcels).loaded
+    assert load_file(ws, profile, "firms", firms).loaded
+    with ws.engine.connect() as conn:
+        area = conn.execute(text("SELECT SUM(ST_Area(ST_Transform(geom, 4549))) FROM parcel")).scalar_one()
+        srid = conn.execute(text("SELECT DISTINCT ST_SRID(geom) FROM parcel")).scalar_one()
+        firms_n = conn.execute(text("SELECT COUNT(*) FROM firm_year")).scalar_one()
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert srid == 4490 and firms_n == 4
+    assert area == pytest.approx(4 * 6400.0, rel=1e-3)
+    ours = [d for d in diff if not (d[0] == "remove_index" or (d[0] == "remove_table" and d[1].name == "spatial_ref_sys"))]
+    assert ours == []
