@@ -163,8 +163,9 @@ def _zh(kind: SourceKind, name: str) -> str:
 
 def _drop_summary_rows(data: pd.DataFrame, rows: pd.Series, kind: SourceKind, report: IntakeReport) -> pd.Series:
     """Rows that start with 合计/小计 (a total line bureaus append) are skipped with a warning."""
-    first = data.iloc[:, : min(3, data.shape[1])].astype("string").fillna("")
-    summary = first.apply(lambda s: s.str.strip().str.match(_SUMMARY)).any(axis=1)
+    summary = pd.Series(False, index=data.index)
+    for col in data.columns[:3]:
+        summary |= data[col].astype("string").str.strip().str.match(_SUMMARY).fillna(False).astype(bool)
     report.add("warning", msg.SUMMARY_ROW, rows[summary])
     return ~summary
 
@@ -346,8 +347,8 @@ def _check_geometry(geometry: gpd.GeoSeries, out: pd.DataFrame, rows: pd.Series,
                     ctx: IntakeContext, report: IntakeReport,
                     crs_override: str | None) -> tuple[gpd.GeoSeries, pd.Series, str] | None:
     present = ~(geometry.isna() | geometry.is_empty)
-    bounds = tuple(geometry[present].total_bounds) if present.any() else (0.0, 0.0, 0.0, 0.0)
-    crs = check_crs(geometry.crs, bounds, crs_override)
+    bounds = tuple(geometry[present].total_bounds) if present.any() else (np.nan,) * 4
+    crs = check_crs(geometry.crs, bounds, crs_override, extent=ctx.extent)
     if not crs.ok:
         m = msg.NO_CRS if geometry.crs is None and crs_override is None else msg.BAD_CRS
         report.add("error", m.format(problem=crs.problem_zh, problem_en=crs.problem_en, fix=crs.fix_zh, fix_en=crs.fix_en))
