@@ -577,12 +577,11 @@ def _dates(days: NDArray[np.float64]) -> NDArray[np.datetime64]:
 
 
 def _year_start(year: NDArray[np.float64]) -> NDArray[np.float64]:
+    """1 January of each (finite) year as days since 1970-01-01."""
     y = np.asarray(year, dtype=float)
-    ok = np.isfinite(y)
     out = np.full(len(y), np.nan)
-    out[ok] = (np.datetime64("1970-01-01") + ((y[ok] - 1970).astype(int)).astype("timedelta64[Y]")
-               ).astype("datetime64[D]").astype(float) if False else \
-        (y[ok].astype(int) - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(float)
+    ok = np.isfinite(y)
+    out[ok] = (y[ok].astype(np.int64) - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(float)
     return out
 
 
@@ -666,11 +665,9 @@ def build_city(n_parcels: int = 50_000, seed: int = 42) -> DemoCity:
     serial = np.zeros(n, dtype=np.int64)
     serial[order] = grp.iloc[order].groupby(grp.iloc[order].to_numpy(), sort=False).cumcount().to_numpy() + 1
     parcel_code = _concat(district, _zfill(cd, 3), _zfill(sub, 3), own, use, _zfill(serial, 5))
-    bsm = np.empty(n, dtype=object)
-    for code in DISTRICT_CODES:
-        m = np.flatnonzero(district == code)
-        bsm[m] = _concat(code, _zfill(np.argsort(np.argsort(order[np.isin(order, m)]))[:0] if False else
-                                      np.arange(1, len(m) + 1), 12))
+    dser = np.zeros(n, dtype=np.int64)
+    dser[order] = pd.Series(district[order]).groupby(district[order], sort=False).cumcount().to_numpy() + 1
+    bsm = _concat(district, _zfill(dser, 12))
     # a few hundred 三调-only features (farmland / forest) carry no parcel code
     only_bsm_pool = np.flatnonzero(np.isin(dlbm, ["0101", "0103", "0301", "0201"]))
     k = min(len(only_bsm_pool), min(600, max(1, int(round(n * 0.006)))))
