@@ -69,7 +69,7 @@ def write_batch(engine: Engine, info: BatchInfo, records: pd.DataFrame, issues: 
             "note": info.note,
         }]).scalar_one()
         kept = issues[issues["severity"] != "error"].assign(batch_id=batch_id)
-        _insert(conn, IngestIssue.__table__, _records(kept.drop(columns=[], errors="ignore")))
+        _insert(conn, IngestIssue.__table__, _records(kept))
         WRITERS[info.kind](conn, batch_id, records, info)
     return batch_id
 
@@ -97,17 +97,12 @@ def _geometry_columns(records: pd.DataFrame, dialect: str) -> pd.DataFrame:
                          "maxy": bounds[:, 3]}, index=records.index)
 
 
-def _plain(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    out = pd.DataFrame(df[columns])
-    return out
-
-
 def _records(df: pd.DataFrame) -> list[dict]:
     """Rows as dicts with Python scalars (None for missing, date for datetimes)."""
     out = df.astype(object).where(df.notna(), None)
     for c in df.columns:
         if pd.api.types.is_datetime64_any_dtype(df[c]):
-            out[c] = [None if pd.isna(v) else v.date() for v in df[c]]
+            out[c] = df[c].dt.date.astype(object).where(df[c].notna(), None)
     return out.to_dict("records")
 
 
@@ -127,7 +122,7 @@ def _write_parcels(conn: Connection, batch_id: int, records: pd.DataFrame, info:
     for chunk in _chunks(keys.tolist()):
         conn.execute(delete(table).where(table.c.key.in_(chunk)))
     cols = [c.name for c in table.columns if c.name in records.columns and c.name != "geom"]
-    df = pd.concat([_plain(records, cols), _geometry_columns(records, conn.dialect.name)], axis=1)
+    df = pd.concat([pd.DataFrame(records[cols]), _geometry_columns(records, conn.dialect.name)], axis=1)
     df = df.loc[:, ~df.columns.duplicated()].assign(key=keys.to_numpy(), batch_id=batch_id)
     _insert(conn, table, _records(df))
 
@@ -136,7 +131,7 @@ def _write_layer(conn: Connection, batch_id: int, records: pd.DataFrame, info: B
     table = ControlFeature.__table__
     conn.execute(delete(table).where(table.c.layer_kind == info.layer_kind))
     cols = ["feature_id", "name", "district_code", "area_m2"]
-    df = pd.concat([_plain(records, cols), _geometry_columns(records, conn.dialect.name)], axis=1)
+    df = pd.concat([pd.DataFrame(records[cols]), _geometry_columns(records, conn.dialect.name)], axis=1)
     _insert(conn, table, _records(df.assign(layer_kind=info.layer_kind, batch_id=batch_id)))
 
 
