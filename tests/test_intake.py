@@ -379,3 +379,25 @@ def test_cli_load_of_a_good_file_exits_zero(tmp_path):
     assert result.exit_code == 0, result.output
     status = CliRunner().invoke(app, ["status", "-w", str(tmp_path / "ws")])
     assert "parcels" in status.output and "3" in status.output
+
+
+@pytest.mark.parametrize("suffix,driver", [(".gdb", "OpenFileGDB"), (".parquet", None), (".geojson", "GeoJSON")])
+def test_parcels_load_from_file_gdb_geoparquet_and_geojson(ws, profile, tmp_path, suffix, driver):
+    gdf = parcel_frame(4).to_crs("EPSG:4490")
+    path = tmp_path / f"parcels{suffix}"
+    if driver is None:
+        gdf.to_parquet(path)
+    else:
+        gdf.to_file(path, driver=driver, **({"layer": "宗地"} if driver == "OpenFileGDB" else {}))
+    result = load_file(ws, profile, "parcels", path)
+    assert result.loaded and result.rows_loaded == 4, result.report.frame()
+
+
+def test_english_headers_are_recognised(ws, profile, tmp_path):
+    df = firm_frame(2).rename(columns={"统一社会信用代码": "USCC", "企业名称": "firm_name", "行政区代码": "district",
+                                       "评价年度": "year", "企业规模": "size_group", "实缴税金（万元）": "tax"})
+    df["size_group"] = ["above", "below"]
+    result = load_file(ws, profile, "firms", _xlsx(df, tmp_path / "firms.xlsx"))
+    assert result.loaded, result.report.frame()
+    with ws.engine.connect() as conn:
+        assert sorted(conn.execute(text('SELECT "group" FROM firm_year')).scalars()) == ["规上", "规下"]
