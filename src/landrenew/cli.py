@@ -144,11 +144,58 @@ def demo(
     workspace: WorkspaceOpt = None, db: DbOpt = None, profile: ProfileOpt = "changzhou-2022",
 ) -> None:
     """生成示范城市 Build the demo Changzhou, write the files bureaus deliver and load them through intake."""
-    from landrenew.demo.job import run_demo
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    ok = run_demo(console, workspace, db, load_profile(profile), parcels, seed, fresh)
-    if not ok:
+    from landrenew.demo.job import empty_workspace, run_demo
+    from landrenew.store.summary import area_by_landuse_and_district, counts
+    from landrenew.store.workspace import resolve_folder
+
+    policy = load_profile(profile)
+    if fresh:
+        if db:
+            raise typer.BadParameter("--fresh only empties the SQLite workspace; use an empty database", param_hint="--fresh")
+        empty_workspace(resolve_folder(workspace))
+    ws = Workspace.open(workspace, db)
+    labels = {"build": "生成示范城市 building the city", "write": "写出各部门交付文件 writing deliveries"}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as bar:
+        task = bar.add_task("", total=None)
+
+        def step(name: str, done: int, total: int) -> None:
+            bar.update(task, description=labels.get(name, "导入 " + name.removeprefix("load ")), completed=done,
+                       total=total if name.startswith(("load", "done")) else None)
+
+        run = run_demo(ws, policy, parcels, seed, step)
+    names = {d.code: d.name_zh for d in policy.city.districts if d.code}
+    area = area_by_landuse_and_district(ws.engine).rename(columns=names)
+    t = Table(title="用地面积（亩）按三调一级地类与行政区 area in 亩 by land use and district")
+    t.add_column("地类 class")
+    for col in area.columns:
+        t.add_column(str(col), justify="right")
+    for idx, row in area.iterrows():
+        t.add_row(str(idx), *[f"{v:,.0f}" for v in row])
+    console.print(t)
+    loads = Table(title="交付文件与导入 deliveries and loads")
+    for h in ("部门 agency", "文件 file", "类型 kind", "导入行 loaded", "警告 warnings", "修复 repaired"):
+        loads.add_column(h, justify="right" if "行" in h or "警告" in h or "修复" in h else "left")
+    for d, r in run.loads:
+        loads.add_row(d.agency_zh, d.path.name + (f" [{d.sheet}]" if d.sheet else ""), d.layer_kind or d.kind,
+                      f"{r.rows_loaded:,}", str(r.report.count("warning")), str(r.report.count("repaired")))
+    console.print(loads)
+    stored = Table(title="入库 stored", show_header=False)
+    for name, n in counts(ws.engine).items():
+        stored.add_row(name, f"{n:,}")
+    console.print(stored)
+    total = sum(run.timings.values())
+    console.print(f"[green]完成 done[/] {total:.1f} s (build {run.timings['build']:.1f}, write {run.timings['write']:.1f}, "
+                  f"load {total - run.timings['build'] - run.timings['write']:.1f}) — {ws.path}")
+    for d, r in run.failed:
+        console.print(f"[red]导入失败 failed[/]: {d.path}")
+        print_report(r.report)
+    if run.failed:
         raise typer.Exit(1)
+    console.print("下一步 next:  landrenew status  |  landrenew policy show  |  landrenew templates templates/  |  "
+                  f"问题报告 reports: {ws.reports_dir}")
 
 
 def _safe_url(url: str) -> str:

@@ -29,3 +29,24 @@ def batches(engine: Engine, limit: int = 20) -> pd.DataFrame:
                 t.c.warnings, t.c.repairs, t.c.loaded_at, t.c.user).order_by(t.c.id.desc()).limit(limit))
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(q).fetchall(), columns=[c.name for c in q.selected_columns])
+
+
+def area_by_landuse_and_district(engine: Engine) -> pd.DataFrame:
+    """Parcel area in 亩 by 三调 level-1 land-use class (rows) and district (columns)."""
+    from landrenew.codes.landuse import dlbm_table
+    from landrenew.geo.area import M2_PER_MU
+
+    t = Parcel.__table__
+    level1 = func.substr(t.c.dlbm, 1, 2)
+    q = select(level1.label("level1"), t.c.district_code, func.sum(t.c.area_m2)).group_by(level1, t.c.district_code)
+    with engine.connect() as conn:
+        df = pd.DataFrame(conn.execute(q).fetchall(), columns=["level1", "district_code", "area_m2"])
+    if df.empty:
+        return df
+    names = dlbm_table().drop_duplicates("level1").set_index("level1")["level1_name"]
+    df["class"] = df["level1"].fillna("") + " " + df["level1"].map(names).fillna("未填 not given")
+    table = df.pivot_table(index="class", columns="district_code", values="area_m2", aggfunc="sum", fill_value=0.0)
+    table = table / M2_PER_MU
+    table.loc["合计 total"] = table.sum()
+    table["合计 total"] = table.sum(axis=1)
+    return table

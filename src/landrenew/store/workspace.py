@@ -25,7 +25,7 @@ class Workspace:
     @classmethod
     def open(cls, path: str | Path | None = None, database_url: str | None = None) -> Workspace:
         """Open (creating if needed) the workspace folder and bring its schema to the latest migration."""
-        folder = Path(path or os.environ.get(ENV_WORKSPACE) or DEFAULT_WORKSPACE).resolve()
+        folder = resolve_folder(path)
         folder.mkdir(parents=True, exist_ok=True)
         url = database_url or os.environ.get(ENV_DATABASE_URL) or f"sqlite:///{folder / 'landrenew.sqlite'}"
         ws = cls(folder, url)
@@ -49,6 +49,11 @@ class Workspace:
     def tables(self) -> list[str]:
         """Names of the tables in the store."""
         return inspect(self.engine).get_table_names()
+
+
+def resolve_folder(path: str | Path | None = None) -> Path:
+    """The workspace folder: ``path``, else $LANDRENEW_WORKSPACE, else ./workspace."""
+    return Path(path or os.environ.get(ENV_WORKSPACE) or DEFAULT_WORKSPACE).resolve()
 
 
 def make_engine(url: str) -> Engine:
