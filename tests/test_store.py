@@ -8,9 +8,9 @@ import pytest
 import shapely
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import firm_frame, parcel_frame
 from sqlalchemy import text
 
+from conftest import firm_frame, parcel_frame
 from landrenew.loading import load_file
 from landrenew.store import Workspace
 from landrenew.store.models import Base

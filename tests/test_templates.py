@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
-from conftest import firm_frame
 from typer.testing import CliRunner
 
+from conftest import firm_frame
 from landrenew.cli import app
 from landrenew.intake.schema import KINDS, LAYER_KINDS
 from landrenew.loading import load_file

