@@ -401,3 +401,13 @@ def test_english_headers_are_recognised(ws, profile, tmp_path):
     assert result.loaded, result.report.frame()
     with ws.engine.connect() as conn:
         assert sorted(conn.execute(text('SELECT "group" FROM firm_year')).scalars()) == ["规上", "规下"]
+
+
+def test_firms_naming_parcels_not_in_the_store_load_with_a_warning(ws, profile, tmp_path):
+    parcels = tmp_path / "parcels.gpkg"
+    parcel_frame(2).to_file(parcels)
+    load_file(ws, profile, "parcels", parcels)
+    result = load_file(ws, profile, "firms", _xlsx(firm_frame(3), tmp_path / "firms.xlsx"))
+    assert result.loaded and result.report.ok
+    warned = result.report.frame().query("code == 'unknown_reference'")
+    assert warned["row"].tolist() == [4]  # the third firm's parcel was never loaded

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+from sqlalchemy import text
 
+from landrenew.intake import messages as msg
 from landrenew.intake.read import read_raw
 from landrenew.intake.report import IntakeReport
 from landrenew.intake.schema import KINDS, LAYER_KINDS
@@ -71,6 +73,7 @@ def load_file(ws: Workspace, profile: Profile, kind: str, path: Path, *, layer_k
     result = LoadResult(report)
     if checked is None or (not report.ok and not skip_invalid):
         return result
+    _check_references(ws, kind, checked.frame, checked.rows, report)
     good = ~checked.rows.isin(report.rejected)
     if report.rejected:
         result.rejected_path = _write_rejected(ws, path, raw.frame, raw.rows, report, source_kind.geometry != "none",
@@ -83,6 +86,33 @@ def load_file(ws: Workspace, profile: Profile, kind: str, path: Path, *, layer_k
     result.batch_id = write_batch(ws.engine, info, records, report.frame())
     result.rows_loaded = len(records)
     return result
+
+
+#: (column, what it names, table and column holding the known values, zh/en labels)
+_REFERENCES = {
+    "parcel_codes": ("parcel", "parcel_code", "宗地代码", "parcel code", "宗地", "parcels"),
+    "parcel_code": ("parcel", "parcel_code", "宗地代码", "parcel code", "宗地", "parcels"),
+    "uscc": ("firm_year", "uscc", "企业信用代码", "firm (USCC)", "企业亩均数据", "firm data"),
+}
+
+
+KIND_TABLES = {"parcels": "parcel", "firms": "firm_year"}
+
+
+def _check_references(ws: Workspace, kind: str, records: pd.DataFrame, rows: pd.Series,
+                      report: IntakeReport) -> None:
+    """Warn (not refuse) where a list names a parcel or firm the store does not hold yet."""
+    for column, (table, key, zh, en, source, source_en) in _REFERENCES.items():
+        if column not in records.columns or records[column].isna().all() or table == KIND_TABLES.get(kind):
+            continue
+        with ws.engine.connect() as conn:
+            known = set(conn.execute(text(f"SELECT DISTINCT {key} FROM {table}")).scalars())
+        values = records[column].astype("string")
+        each = values.str.split(";").explode() if column == "parcel_codes" else values
+        unknown = each.notna() & ~each.isin(known)
+        missing = unknown.groupby(level=0).any().reindex(values.index, fill_value=False).to_numpy()
+        report.add("warning", msg.UNKNOWN_REFERENCE.format(what=zh, what_en=en, source=source, source_en=source_en),
+                   rows[missing], column, values[missing])
 
 
 def _write_rejected(ws: Workspace, path: Path, frame: pd.DataFrame, rows: pd.Series, report: IntakeReport,

@@ -69,3 +69,5 @@ AREA_MISMATCH = M("area_mismatch", "登记面积与图形面积相差 {pct}%", "
                   "核对登记面积或图形", "check the declared area or the shape")
 ENCODING_DETECTED = M("encoding_detected", "未提供 .cpg，按 {encoding} 编码读取属性表", "no .cpg file; attributes read as {encoding}",
                       "建议随 Shapefile 提供 .cpg 文件", "ship a .cpg file with the Shapefile")
+UNKNOWN_REFERENCE = M("unknown_reference", "{what}在库中不存在", "{what_en} not found in the store",
+                      "先导入{source}，或核对代码", "load the {source_en} first, or check the code")

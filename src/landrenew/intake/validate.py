@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from landrenew.codes import landuse
 from landrenew.codes.parcel_code import validate_parcel_codes
@@ -122,7 +121,7 @@ def validate(raw: RawTable, kind: SourceKind, ctx: IntakeContext, report: Intake
             return None
         geom, geom_bad, source_crs = result
         out = gpd.GeoDataFrame(out, geometry=geom, crs="EPSG:4490")
-        out["area_m2"] = np.where(geom.isna(), np.nan, area_m2(geom.fillna(shapely.Polygon())))
+        out["area_m2"] = area_m2(geom)
         bad |= geom_bad
         if "declared_area_m2" in out.columns:
             _check_area(out, rows, report)
