@@ -65,8 +65,12 @@ def load(
     if kind == "layer" and layer_kind not in LAYER_KINDS:
         raise typer.BadParameter(f"--layer-kind 应为 {' | '.join(LAYER_KINDS)}", param_hint="--layer-kind")
     ws = Workspace.open(workspace, db)
-    result = load_file(ws, load_profile(profile), kind, file, layer_kind=layer_kind, sheet=sheet, layer=layer,
-                       crs=crs, encoding=encoding, skip_invalid=skip_invalid, user=user)
+    stages = {"read": "读取 reading", "validate": "校验 validating", "references": "核对关联 checking references",
+              "write": "写入 writing"}
+    with console.status(f"{file.name}") as status:
+        result = load_file(ws, load_profile(profile), kind, file, layer_kind=layer_kind, sheet=sheet, layer=layer,
+                           crs=crs, encoding=encoding, skip_invalid=skip_invalid, user=user,
+                           on_stage=lambda s: status.update(f"{file.name}: {stages[s]} …"))
     target = report or ws.reports_dir / f"{file.stem}.report.xlsx"
     result.report.write(target)
     print_report(result.report, _lang(lang))

@@ -7,6 +7,7 @@ load and the rejected rows are written beside the report with their problems.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,18 +62,25 @@ def sha256_of(path: Path) -> str:
 
 def load_file(ws: Workspace, profile: Profile, kind: str, path: Path, *, layer_kind: str | None = None,
               sheet: str | None = None, layer: str | None = None, crs: str | None = None,
-              encoding: str | None = None, skip_invalid: bool = False, user: str | None = None) -> LoadResult:
-    """Validate ``path`` as a source of ``kind`` and store it as one ingest batch."""
+              encoding: str | None = None, skip_invalid: bool = False, user: str | None = None,
+              on_stage: Callable[[str], None] = lambda _: None) -> LoadResult:
+    """Validate ``path`` as a source of ``kind`` and store it as one ingest batch.
+
+    ``on_stage`` is told each stage as it starts: read, validate, references, write.
+    """
     path = Path(path)
     source_kind = KINDS[kind]
     if kind == "layer" and layer_kind not in LAYER_KINDS:
         raise ValueError(f"layer_kind must be one of {', '.join(LAYER_KINDS)}")
     report = IntakeReport(str(path), kind)
+    on_stage("read")
     raw = read_raw(path, source_kind, report, sheet=sheet, layer=layer, encoding=encoding)
+    on_stage("validate")
     checked = validate(raw, source_kind, intake_context(profile), report, crs) if raw is not None else None
     result = LoadResult(report)
     if checked is None or (not report.ok and not skip_invalid):
         return result
+    on_stage("references")
     _check_references(ws, kind, checked.frame, checked.rows, report)
     good = ~checked.rows.isin(report.rejected)
     if report.rejected:
@@ -83,6 +91,7 @@ def load_file(ws: Workspace, profile: Profile, kind: str, path: Path, *, layer_k
         return result
     info = BatchInfo(kind, path.name, sha256_of(path), report.rows_read, layer_kind, sheet, checked.source_crs,
                      profile.id, user)
+    on_stage("write")
     result.batch_id = write_batch(ws.engine, info, records, report.frame())
     result.rows_loaded = len(records)
     return result
