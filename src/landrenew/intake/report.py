@@ -11,6 +11,10 @@ import pandas as pd
 Severity = Literal["error", "warning", "repaired"]
 ISSUE_COLUMNS = ["severity", "row", "column", "code", "value", "problem_zh", "problem_en", "fix_zh", "fix_en"]
 SEVERITY_ZH = {"error": "错误", "warning": "警告", "repaired": "已修复"}
+#: headers of the written report
+REPORT_HEADERS = {"severity": "级别 severity", "row": "行号 row", "column": "列 column", "code": "代码 code",
+                  "value": "值 value", "problem_zh": "问题", "problem_en": "problem", "fix_zh": "修改方法",
+                  "fix_en": "fix"}
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,8 @@ class IntakeReport:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         df = self.frame()
+        df["severity"] = df["severity"].map(lambda s: f"{SEVERITY_ZH[s]} {s}")
+        df = df.rename(columns=REPORT_HEADERS)
         if path.suffix.lower() == ".xlsx":
             df.to_excel(path, index=False, sheet_name="问题清单")
         else:
