@@ -10,7 +10,14 @@ import pytest
 
 from landrenew.codes import landuse
 from landrenew.codes.parcel_code import make_parcel_code, validate_parcel_codes
-from landrenew.codes.uscc import CHARSET, check_character, make_uscc, validate_uscc
+from landrenew.codes.uscc import (
+    CHARSET,
+    check_character,
+    check_characters,
+    make_uscc,
+    org_check_characters,
+    validate_uscc,
+)
 
 # --- USCC --------------------------------------------------------------------------------------
 
@@ -52,6 +59,46 @@ def test_check_character_refuses_bad_prefix():
         check_character("9135010OM000100Y4")
     with pytest.raises(ValueError):
         check_character("91350100")
+
+
+def test_check_characters_agrees_with_check_character_and_takes_series_and_arrays():
+    rng = np.random.default_rng(3)
+    chars = np.array(list(CHARSET))
+    bodies = ["".join(row) for row in chars[rng.integers(0, 31, size=(500, 17))]] + [PUBLIC_EXAMPLE[:17]]
+    expected = [check_character(b) for b in bodies]
+    assert list(check_characters(pd.Series(bodies, index=np.arange(len(bodies)) * 2))) == expected
+    assert list(check_characters(np.array(bodies))) == expected  # fixed-width unicode array
+    assert check_characters(np.array(bodies, dtype=object))[-1] == "3"
+    assert len(check_characters(np.array([], dtype=object))) == 0
+
+
+@pytest.mark.parametrize("bad", ["9135010OM000100Y4", "91350100M000100Y", "91350100M000100Y44",
+                                 "91350100m000100Y4", "９１３５０１００Ｍ０００１００Ｙ４", None])
+def test_check_characters_refuses_values_that_are_not_17_code_characters(bad):
+    with pytest.raises(ValueError):
+        check_characters(np.array([PUBLIC_EXAMPLE[:17], bad, PUBLIC_EXAMPLE[:17]], dtype=object))
+
+
+def test_check_characters_is_fast_for_a_million_values():
+    rng = np.random.default_rng(11)
+    chars = np.array(list(CHARSET))
+    bodies = chars[rng.integers(0, 31, size=(1_000_000, 17))].view("<U17").ravel()
+    series = pd.Series(bodies, dtype=object)
+    start = time.perf_counter()
+    out = check_characters(series)
+    assert time.perf_counter() - start < 1.0
+    assert out.shape == (1_000_000,)
+    assert (validate_uscc(series + out)["reason"] == "").all()
+
+
+def test_organisation_code_check_is_gb_11714():
+    # organisation codes inside published USCCs: 91350100M000100Y43, 91330100799655058B, 9144030071526726XG
+    got = org_check_characters(pd.Series(["M000100Y", "79965505", "71526726"]))
+    assert list(got) == ["4", "8", "X"]
+    with pytest.raises(ValueError):
+        org_check_characters(np.array(["7996550"], dtype=object))
+    with pytest.raises(ValueError):
+        org_check_characters(np.array(["7996550-"], dtype=object))
 
 
 def test_validate_uscc_is_vectorised_over_100k_values():

@@ -15,9 +15,8 @@ import shapely
 
 from landrenew.codes.landuse import validate_dlbm, validate_ydyh
 from landrenew.codes.parcel_code import make_parcel_code, validate_parcel_codes
-from landrenew.codes.uscc import check_character, validate_uscc
+from landrenew.codes.uscc import org_check_characters, validate_uscc
 from landrenew.demo import Delivery, DemoCity, build_city, write_deliveries
-from landrenew.demo.city import uscc_check
 from landrenew.demo.geography import DISTRICTS, WORK_CRS
 
 N = 3000
@@ -118,12 +117,14 @@ def test_declared_areas_mostly_match_the_geometry(city):
     assert (diff > 0.05).sum() > 0
 
 
-def test_usccs_are_valid_and_the_vectorised_check_matches_the_codes_module(city):
+def test_usccs_are_valid_unique_and_embed_a_valid_organisation_code(city):
     usccs = city.firms["uscc"].drop_duplicates()
     assert validate_uscc(usccs)["reason"].eq("").all()
     assert usccs.str.slice(0, 2).eq("91").all()
-    sample = usccs.str.slice(0, 17).head(200).to_numpy(dtype=object)
-    assert list(uscc_check(sample)) == [check_character(s) for s in sample]
+    assert usccs.str.slice(2, 8).isin(DISTRICTS).all()
+    org = usccs.str.slice(8, 17)
+    assert (org_check_characters(org.str.slice(0, 8)) == org.str.slice(8).to_numpy()).all()
+    assert city.firms.groupby("uscc")["name"].nunique().eq(1).all()
 
 
 def test_firms_have_two_years_and_realistic_productivity(city):

@@ -33,7 +33,8 @@ import pandas as pd
 import pyogrio
 import xlsxwriter
 
-from landrenew.demo.city import EVAL_YEARS, DemoCity
+from landrenew.demo.city import DemoCity
+from landrenew.demo.common import EVAL_YEARS
 from landrenew.demo.geography import DISTRICTS
 from landrenew.intake.schema import KINDS, LAYER_KINDS, SourceKind
 

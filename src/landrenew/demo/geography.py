@@ -219,7 +219,6 @@ class Geography:
     plan: gpd.GeoDataFrame
     city: Geom
     water: Geom
-    hills: Geom
     yangtze: Geom
     lakes: Geom
     park_zone: Geom
@@ -237,19 +236,13 @@ def _yangtze(xinbei: Geom) -> Geom:
     x0, y0 = to_work(119.792, 31.96)
     x1, _ = to_work(120.03, 31.96)
     sel = coords[(coords[:, 0] >= x0) & (coords[:, 0] <= x1) & (coords[:, 1] >= y0 - 6000)]
+    # the northern rim: the northernmost boundary point in each 600 m wide strip
     bins = np.floor((sel[:, 0] - x0) / 600.0).astype(int)
     order = np.lexsort((-sel[:, 1], bins))
     sel, bins = sel[order], bins[order]
-    first = np.r_[True, bins[1:] != bins[:-1]]
-    edge = sel[first]
-    # keep only the northern rim: drop points far below the running upper envelope
-    line = shapely.LineString(edge)
-    river = shapely.buffer(line, 1400.0, quad_segs=4)
+    edge = sel[np.r_[True, bins[1:] != bins[:-1]]]
+    river = shapely.buffer(shapely.LineString(edge), 1400.0, quad_segs=4)
     return shapely.intersection(river, xinbei).buffer(0)
-
-
-def _clip_to(geom: Geom, district: Geom) -> Geom:
-    return shapely.intersection(geom, district)
 
 
 def build_geography(rng: np.random.Generator) -> Geography:
@@ -273,12 +266,12 @@ def build_geography(rng: np.random.Generator) -> Geography:
             nat_rows.append(("水域", "京杭大运河", code, part))
     lake_geoms = []
     for name, code, lon, lat, a, b, ang in LAKES:
-        g = _clip_to(blob(rng, lon, lat, a, b, ang, roughness=0.10), dgeom[code])
+        g = shapely.intersection(blob(rng, lon, lat, a, b, ang, roughness=0.10), dgeom[code])
         lake_geoms.append(g)
         nat_rows.append(("水域", name, code, g))
     hill_geoms = []
     for name, code, lon, lat, a, b, ang in HILLS:
-        g = _clip_to(blob(rng, lon, lat, a, b, ang, roughness=0.14), dgeom[code])
+        g = shapely.intersection(blob(rng, lon, lat, a, b, ang, roughness=0.14), dgeom[code])
         g = shapely.difference(g, shapely.union_all(lake_geoms))
         hill_geoms.append(g)
         nat_rows.append(("山体", name, code, g))
@@ -302,7 +295,7 @@ def build_geography(rng: np.random.Generator) -> Geography:
         plan_rows.append(("core", name, owner(g), g))
     park_geoms = []
     for name, code, lon, lat, a, b, ang in PARKS:
-        g = shapely.difference(_clip_to(blob(rng, lon, lat, a, b, ang, 0.12), dgeom[code]), water)
+        g = shapely.difference(shapely.intersection(blob(rng, lon, lat, a, b, ang, 0.12), dgeom[code]), water)
         park_geoms.append(g)
         plan_rows.append(("park", name, code, g))
     town_geoms = []
@@ -311,7 +304,7 @@ def build_geography(rng: np.random.Generator) -> Geography:
         if not shapely.contains_xy(dgeom[code], x, y):
             continue
         rad = rng.uniform(0.8, 1.3)
-        g = shapely.difference(_clip_to(blob(rng, lon, lat, rad, rad * 0.8, rng.uniform(0, 180), 0.12),
+        g = shapely.difference(shapely.intersection(blob(rng, lon, lat, rad, rad * 0.8, rng.uniform(0, 180), 0.12),
                                         dgeom[code]), water)
         town_geoms.append(g)
         centres.append((float(x), float(y), rad * 1000.0))
@@ -322,7 +315,7 @@ def build_geography(rng: np.random.Generator) -> Geography:
             clon = lon + dist * np.cos(ang) / np.cos(np.deg2rad(lat))
             clat = lat + dist * np.sin(ang)
             rad2 = rng.uniform(0.8, 1.3)
-            c = shapely.difference(_clip_to(blob(rng, clon, clat, rad2 * 1.3, rad2, rng.uniform(0, 180), 0.12),
+            c = shapely.difference(shapely.intersection(blob(rng, clon, clat, rad2 * 1.3, rad2, rng.uniform(0, 180), 0.12),
                                             dgeom[code]), water)
             if not c.is_empty:
                 park_geoms.append(c)
@@ -350,7 +343,7 @@ def build_geography(rng: np.random.Generator) -> Geography:
     taken = shapely.union_all([taken, hill_zone])
     rural_zone = shapely.difference(city, taken)
     return Geography(
-        districts=districts, nature=nature, plan=plan, city=city, water=water, hills=hills,
+        districts=districts, nature=nature, plan=plan, city=city, water=water,
         yangtze=yangtze, lakes=lakes, park_zone=park_zone, core_zone=core_zone,
         town_zone=town_zone, belt_zone=belt_zone, hill_zone=hill_zone, rural_zone=rural_zone,
         core_centres=np.array(centres, dtype=float),
