@@ -28,7 +28,7 @@ def test_empty_template_is_refused_as_having_no_rows(ws, profile, tmp_path):
 def test_filled_firm_template_loads(ws, profile, tmp_path):
     CliRunner().invoke(app, ["templates", str(tmp_path)])
     path = next(tmp_path.glob("firms_*.xlsx"))
-    headers = pd.read_excel(path, sheet_name="数据").columns
+    headers = pd.read_excel(path, sheet_name="数据", engine="calamine").columns
     data = firm_frame(3)
     filled = pd.DataFrame({h: data[h] if h in data else None for h in headers})
     filled["实缴税金（万元）"] = data["实缴税金（万元）"]
