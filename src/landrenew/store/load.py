@@ -16,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, Engine, Table, delete, insert, tuple_
+from sqlalchemy import Connection, Engine, Table, delete, insert
 
 from landrenew.store.models import (
     ControlFeature,
@@ -137,10 +137,10 @@ def _write_layer(conn: Connection, batch_id: int, records: pd.DataFrame, info: B
 
 def _write_firms(conn: Connection, batch_id: int, records: pd.DataFrame, info: BatchInfo) -> None:
     firm, link = FirmYear.__table__, FirmParcel.__table__
-    pairs = list(zip(records["uscc"], records["year"].astype(int), strict=True))
-    for chunk in _chunks(pairs, 400):
-        conn.execute(delete(firm).where(tuple_(firm.c.uscc, firm.c.year).in_(chunk)))
-        conn.execute(delete(link).where(tuple_(link.c.uscc, link.c.year).in_(chunk)))
+    for year, usccs in records.groupby(records["year"].astype(int))["uscc"]:
+        for chunk in _chunks(usccs.tolist()):
+            for t in (firm, link):
+                conn.execute(delete(t).where(t.c.year == year, t.c.uscc.in_(chunk)))
     cols = [c.name for c in firm.columns if c.name in records.columns]
     _insert(conn, firm, _records(records[cols].assign(batch_id=batch_id)))
     links = records[["uscc", "year", "parcel_codes"]].dropna(subset=["parcel_codes"])
