@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -110,25 +111,37 @@ def print_report(report: IntakeReport, lang: str = "zh", limit: int = 40) -> Non
 
 
 @app.command()
-def status(workspace: WorkspaceOpt = None, db: DbOpt = None) -> None:
-    """工作空间概况 What the store holds, and the last ingest batches."""
-    from landrenew.store.summary import batches, counts
+def status(
+    batch: Annotated[int | None, typer.Option(help="显示某批次的警告与修复 show one batch's warnings and repairs")] = None,
+    workspace: WorkspaceOpt = None, db: DbOpt = None, profile: ProfileOpt = "changzhou-2022",
+) -> None:
+    """工作空间概况 What the store holds: rows, 亩 by land use and district, the ingest batches."""
+    from landrenew.store.summary import area_by_landuse_and_district, batch_issues, batches, counts
 
     ws = Workspace.open(workspace, db)
-    t = Table(title=f"工作空间 {ws.path}")
-    t.add_column("内容 content")
-    t.add_column("数量 rows", justify="right")
-    for name, n in counts(ws.engine).items():
-        t.add_row(name, f"{n:,}")
+    if batch is not None:
+        print_frame(batch_issues(ws.engine, batch), f"批次 {batch} 的警告与修复 warnings and repairs of batch {batch}")
+        return
+    print_frame(pd.DataFrame(counts(ws.engine).items(), columns=["内容 content", "行数 rows"]), f"工作空间 {ws.path}")
+    names = {d.code: d.name_zh for d in load_profile(profile).city.districts if d.code}
+    area = area_by_landuse_and_district(ws.engine).rename(columns=names)
+    print_frame(area.reset_index(), "用地面积（亩）按三调一级地类与行政区 area in 亩 by land use and district")
+    print_frame(batches(ws.engine, limit=20), "导入批次 ingest batches (latest 20; --batch ID for details)")
+
+
+def print_frame(df: pd.DataFrame, title: str) -> None:
+    """Print a DataFrame as a table: numbers right-aligned with thousands separators."""
+    if df.empty:
+        console.print(f"{title}: —")
+        return
+    t = Table(title=title)
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
+    for c, num in zip(df.columns, numeric, strict=True):
+        t.add_column(str(c), justify="right" if num else "left", overflow="fold")
+    for row in df.itertuples(index=False):
+        t.add_row(*["" if pd.isna(v) else f"{v:,.0f}" if num and isinstance(v, float) else f"{v:,}" if num else str(v)
+                    for v, num in zip(row, numeric, strict=True)])
     console.print(t)
-    b = batches(ws.engine, limit=20)
-    if len(b):
-        bt = Table(title="导入批次 ingest batches (latest 20)")
-        for c in b.columns:
-            bt.add_column(str(c))
-        for row in b.astype(str).itertuples(index=False):
-            bt.add_row(*row)
-        console.print(bt)
 
 
 @app.command()
@@ -172,24 +185,13 @@ def demo(
         run = run_demo(ws, policy, parcels, seed, step)
     names = {d.code: d.name_zh for d in policy.city.districts if d.code}
     area = area_by_landuse_and_district(ws.engine).rename(columns=names)
-    t = Table(title="用地面积（亩）按三调一级地类与行政区 area in 亩 by land use and district")
-    t.add_column("地类 class")
-    for col in area.columns:
-        t.add_column(str(col), justify="right")
-    for idx, row in area.iterrows():
-        t.add_row(str(idx), *[f"{v:,.0f}" for v in row])
-    console.print(t)
-    loads = Table(title="交付文件与导入 deliveries and loads")
-    for h in ("部门 agency", "文件 file", "类型 kind", "导入行 loaded", "警告 warnings", "修复 repaired"):
-        loads.add_column(h, justify="right" if "行" in h or "警告" in h or "修复" in h else "left")
-    for d, r in run.loads:
-        loads.add_row(d.agency_zh, d.path.name + (f" [{d.sheet}]" if d.sheet else ""), d.layer_kind or d.kind,
-                      f"{r.rows_loaded:,}", str(r.report.count("warning")), str(r.report.count("repaired")))
-    console.print(loads)
-    stored = Table(title="入库 stored", show_header=False)
-    for name, n in counts(ws.engine).items():
-        stored.add_row(name, f"{n:,}")
-    console.print(stored)
+    print_frame(area.reset_index(), "用地面积（亩）按三调一级地类与行政区 area in 亩 by land use and district")
+    print_frame(pd.DataFrame([(d.agency_zh, d.path.name + (f" [{d.sheet}]" if d.sheet else ""), d.layer_kind or d.kind,
+                               r.rows_loaded, r.report.count("warning"), r.report.count("repaired"))
+                              for d, r in run.loads],
+                             columns=["部门 agency", "文件 file", "类型 kind", "导入 loaded", "警告 warnings",
+                                      "修复 repaired"]), "交付文件与导入 deliveries and loads")
+    print_frame(pd.DataFrame(counts(ws.engine).items(), columns=["内容 content", "行数 rows"]), "入库 stored")
     total = sum(run.timings.values())
     console.print(f"[green]完成 done[/] {total:.1f} s (build {run.timings['build']:.1f}, write {run.timings['write']:.1f}, "
                   f"load {total - run.timings['build'] - run.timings['write']:.1f}) — {ws.path}")

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from landrenew.store.models import ControlFeature, Evidence, FirmYear, IngestBatch, Parcel
+from landrenew.store.models import (
+    ControlFeature,
+    Evidence,
+    FirmYear,
+    IngestBatch,
+    IngestIssue,
+    Parcel,
+)
 
 
 def counts(engine: Engine) -> dict[str, int]:
@@ -23,12 +30,19 @@ def counts(engine: Engine) -> dict[str, int]:
 
 
 def batches(engine: Engine, limit: int = 20) -> pd.DataFrame:
-    """The latest ingest batches, newest first."""
+    """The latest ingest batches, newest first: id, kind, file, rows loaded/rejected, warnings, repairs, when, who."""
     t = IngestBatch.__table__
-    q = (select(t.c.id, t.c.kind, t.c.layer_kind, t.c.file_name, t.c.rows_loaded, t.c.rows_rejected,
+    q = (select(t.c.id, t.c.kind, t.c.layer_kind, t.c.file_name, t.c.sheet, t.c.rows_loaded, t.c.rows_rejected,
                 t.c.warnings, t.c.repairs, t.c.loaded_at, t.c.user).order_by(t.c.id.desc()).limit(limit))
     with engine.connect() as conn:
-        return pd.DataFrame(conn.execute(q).fetchall(), columns=[c.name for c in q.selected_columns])
+        df = pd.DataFrame(conn.execute(q).fetchall(), columns=[c.name for c in q.selected_columns])
+    return pd.DataFrame({
+        "批次 id": df["id"], "类型 kind": df["layer_kind"].fillna(df["kind"]),
+        "文件 file": df["file_name"] + df["sheet"].map(lambda s: f" [{s}]" if s else ""),
+        "导入 loaded": df["rows_loaded"], "拒绝 rejected": df["rows_rejected"], "警告 warn": df["warnings"],
+        "修复 fixed": df["repairs"], "时间 time (UTC)": pd.to_datetime(df["loaded_at"]).dt.strftime("%m-%d %H:%M"),
+        "操作人 user": df["user"],
+    })
 
 
 def area_by_landuse_and_district(engine: Engine) -> pd.DataFrame:
@@ -50,3 +64,12 @@ def area_by_landuse_and_district(engine: Engine) -> pd.DataFrame:
     table.loc["合计 total"] = table.sum()
     table["合计 total"] = table.sum(axis=1)
     return table
+
+
+def batch_issues(engine: Engine, batch_id: int) -> pd.DataFrame:
+    """The warnings and repairs kept with one ingest batch, by row."""
+    t = IngestIssue.__table__
+    q = (select(t.c.severity, t.c.row, t.c.column, t.c.value, t.c.problem_zh, t.c.problem_en)
+         .where(t.c.batch_id == batch_id).order_by(t.c.row))
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(q).fetchall(), columns=[c.name for c in q.selected_columns])
