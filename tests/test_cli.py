@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import store_fingerprint
 from typer.testing import CliRunner
 
+from conftest import store_fingerprint
 from landrenew import cli
 from landrenew.store import Workspace
 
