@@ -29,7 +29,8 @@ REQUIRED_EMPTY = M("required_empty", "必填项为空", "required value is empty
 ONE_OF_EMPTY = M("one_of_empty", "{cols} 至少填一项", "fill at least one of {cols}", "补充其中一项", "fill in one of them")
 NOT_NUMBER = M("not_number", "不是数值", "not a number", "填写数字，不带单位和文字（单位见表头）",
                "enter a plain number without units or text")
-BELOW_MIN = M("below_min", "数值小于 {minimum}", "value below {minimum}", "核对数值，不应为负数", "check the value; it cannot be negative")
+BELOW_MIN = M("below_min", "数值小于 {minimum}", "value below {minimum}", "核对数值，不应小于 {minimum}（负数多为录入错误）",
+              "check the value; it cannot be below {minimum}")
 ABOVE_MAX = M("above_max", "数值大于 {maximum}", "value above {maximum}", "核对数值（比例填 0–1 或百分数）",
               "check the value (shares as 0–1 or a percentage)")
 NOT_INTEGER = M("not_integer", "应为整数", "must be a whole number", "填写整数", "enter a whole number")

@@ -100,8 +100,8 @@ def validate(raw: RawTable, kind: SourceKind, ctx: IntakeContext, report: Intake
         for m, mask, shown in errors:
             report.add("error", m, rows[mask], header, shown[mask] if shown is not None else data[c.name][mask])
             bad |= mask
-        if c.required:
-            empty = values.isna()
+        if c.required:  # blank in the file (values that failed a check are reported once, above)
+            empty = _text(data[c.name]).isna()
             report.add("error", msg.REQUIRED_EMPTY, rows[empty], header)
             bad |= empty
     for group in kind.one_of:
