@@ -44,7 +44,7 @@ def intake_context(profile: Profile) -> IntakeContext:
     """What validation needs of the city, from the policy profile."""
     city = profile.city
     return IntakeContext(city.name_zh, {d.code: d.name_zh for d in city.districts if d.code},
-                         tuple(city.extent))
+                         tuple(city.extent), city.area_crs)
 
 
 def sha256_of(path: Path) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 from numpy.typing import ArrayLike, NDArray
 
 #: 1 亩 = 10000/15 m² ≈ 666.67 m² (1 ha = 15 亩)
@@ -23,10 +24,11 @@ AREA_CRS = "EPSG:4549"
 PLANAR_AREA_EPSG = frozenset({4549, 4528})
 
 
-def area_m2(geoms: gpd.GeoSeries | gpd.GeoDataFrame) -> NDArray[np.float64]:
-    """Planar area of each geometry in m².
+def area_m2(geoms: gpd.GeoSeries | gpd.GeoDataFrame, crs: str = AREA_CRS) -> NDArray[np.float64]:
+    """Planar area of each geometry in m², computed in ``crs`` (the city's Gauss–Krüger zone).
 
-    Geometries are projected to EPSG:4549 unless already in EPSG:4549/4528.
+    Geometries are projected to ``crs`` unless already in it (or, for the default
+    EPSG:4549, in its zone-prefixed twin EPSG:4528).
     Empty geometries have area 0, missing ones NaN.
 
     Raises:
@@ -35,14 +37,15 @@ def area_m2(geoms: gpd.GeoSeries | gpd.GeoDataFrame) -> NDArray[np.float64]:
     series = geoms.geometry if isinstance(geoms, gpd.GeoDataFrame) else geoms
     if series.crs is None:
         raise ValueError("area_m2 needs a CRS: set one before computing areas (几何缺少坐标系，无法计算面积)")
-    if series.crs.to_epsg() not in PLANAR_AREA_EPSG:
-        series = series.to_crs(AREA_CRS)
+    same = series.crs.to_epsg() in PLANAR_AREA_EPSG if crs == AREA_CRS else series.crs == pyproj.CRS(crs)
+    if not same:
+        series = series.to_crs(crs)
     return np.asarray(series.area, dtype=float)
 
 
-def area_mu(geoms: gpd.GeoSeries | gpd.GeoDataFrame) -> NDArray[np.float64]:
+def area_mu(geoms: gpd.GeoSeries | gpd.GeoDataFrame, crs: str = AREA_CRS) -> NDArray[np.float64]:
     """Planar area of each geometry in 亩 (see :func:`area_m2`)."""
-    return area_m2(geoms) / M2_PER_MU
+    return area_m2(geoms, crs) / M2_PER_MU
 
 
 def m2_to_mu(m2: ArrayLike | pd.Series) -> NDArray[np.float64] | pd.Series | float:

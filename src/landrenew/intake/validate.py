@@ -40,6 +40,8 @@ class IntakeContext:
     districts: dict[str, str]
     #: [minlon, minlat, maxlon, maxlat] in EPSG:4490
     extent: tuple[float, float, float, float]
+    #: projected CRS in which areas are computed
+    area_crs: str = "EPSG:4549"
 
     def district_lookup(self) -> dict[str, str]:
         """Accepted spellings (code, full name, short name) → district code."""
@@ -121,7 +123,7 @@ def validate(raw: RawTable, kind: SourceKind, ctx: IntakeContext, report: Intake
             return None
         geom, geom_bad, source_crs = result
         out = gpd.GeoDataFrame(out, geometry=geom, crs="EPSG:4490")
-        out["area_m2"] = area_m2(geom)
+        out["area_m2"] = area_m2(geom, ctx.area_crs)
         bad |= geom_bad
         if "declared_area_m2" in out.columns:
             _check_area(out, rows, report)
