@@ -230,7 +230,7 @@ def _coerce(s: pd.Series, c: Column, ctx: IntakeContext) -> tuple[pd.Series, Err
         bad_rows = reasons[reasons != ""].index.unique()
         mask = pd.Series(s.index.isin(bad_rows), index=s.index)
         errors.append((_bad_parcel_code("format"), mask, None))
-        v = parts.map(lambda p: ";".join(x for x in p if x) if isinstance(p, list) else pd.NA).astype("string")
+        v = flat.groupby(level=0).agg(";".join).reindex(s.index).astype("string")
     elif c.name == "dlbm":
         v = landuse.normalize_dlbm(t)
         errors.append((msg.BAD_DLBM, filled & ~landuse.validate_dlbm(v).fillna(False).astype(bool), None))
