@@ -14,6 +14,7 @@ from conftest import firm_frame, parcel_frame
 from landrenew.loading import load_file
 from landrenew.store import Workspace
 from landrenew.store.models import Base
+from landrenew.store.snapshot import read_snapshot
 
 PG_URL = os.environ.get("LANDRENEW_TEST_DATABASE_URL")
 
@@ -59,6 +60,22 @@ def test_stored_wkb_geometry_round_trips_on_sqlite(ws, profile, tmp_path):
     assert all(g.equals_exact(s, 1e-9) for g, s in zip(geoms, source.geometry, strict=True))
 
 
+def test_snapshot_reads_back_what_was_loaded_with_a_stable_hash(ws, profile, tmp_path):
+    parcels, firms = tmp_path / "parcels.gpkg", tmp_path / "firms.xlsx"
+    source = parcel_frame(4).to_crs("EPSG:4490")
+    source.to_file(parcels)
+    firm_frame(3).to_excel(firms, index=False)
+    load_file(ws, profile, "parcels", parcels)
+    load_file(ws, profile, "firms", firms)
+    snap = read_snapshot(ws.engine)
+    assert len(snap.parcels) == 4 and len(snap.firms) == 3 and len(snap.firm_parcels) == 3
+    assert snap.parcels.crs == "EPSG:4490" and snap.parcels.geometry.geom_equals_exact(source.geometry, 1e-9).all()
+    assert str(snap.parcels["supply_date"].iloc[0].date()) == "2018-05-01"
+    assert read_snapshot(ws.engine).input_hash == snap.input_hash
+    load_file(ws, profile, "parcels", parcels)  # a new batch replaces the rows: new data state
+    assert read_snapshot(ws.engine).input_hash != snap.input_hash
+
+
 @pytest.mark.skipif(not PG_URL, reason="LANDRENEW_TEST_DATABASE_URL not set (.ci/run sets it)")
 def test_postgis_store_takes_the_same_loads(profile, tmp_path):
     from sqlalchemy import create_engine
@@ -79,6 +96,8 @@ def test_postgis_store_takes_the_same_loads(profile, tmp_path):
         firms_n = conn.execute(text("SELECT COUNT(*) FROM firm_year")).scalar_one()
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert srid == 4490 and firms_n == 4
+    snap = read_snapshot(ws.engine)
+    assert len(snap.parcels) == 4 and snap.parcels.area.gt(0).all()
     assert area == pytest.approx(4 * 6400.0, rel=1e-3)
     ours = [d for d in diff if not (d[0] == "remove_index" or (d[0] == "remove_table" and d[1].name == "spatial_ref_sys"))]
     assert ours == []
