@@ -10,7 +10,14 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine, Table, select
 
-from landrenew.store.models import ControlFeature, Evidence, FirmParcel, FirmYear, IngestBatch, Parcel
+from landrenew.store.models import (
+    ControlFeature,
+    Evidence,
+    FirmParcel,
+    FirmYear,
+    IngestBatch,
+    Parcel,
+)
 
 DATE_COLUMNS = ("approval_date", "supply_date", "contract_start_date", "actual_start_date", "event_date")
 
