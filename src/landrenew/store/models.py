@@ -181,3 +181,96 @@ class Evidence(BoundsMixin, Base):
     status: Mapped[str | None] = mapped_column(Text)
     attrs: Mapped[dict] = mapped_column(JSON)
     batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batch.id"))
+
+
+class AnalysisRun(Base):
+    """One analysis run: what went in (data, policy, code), what came out, how long each step took."""
+
+    __tablename__ = "analysis_run"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16))
+    as_of: Mapped[date] = mapped_column(Date)
+    year: Mapped[int | None] = mapped_column(Integer)
+    profile_id: Mapped[str] = mapped_column(String(64))
+    profile_version: Mapped[str] = mapped_column(String(32))
+    profile_digest: Mapped[str] = mapped_column(String(64))
+    input_hash: Mapped[str] = mapped_column(String(64))
+    code_version: Mapped[str] = mapped_column(String(64))
+    timings: Mapped[dict] = mapped_column(JSON)
+    counts: Mapped[dict] = mapped_column(JSON)
+    user: Mapped[str] = mapped_column(String(128))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class RunParcel(Base):
+    """A flagged parcel of a run: where it lies, its class, its tags, its unit."""
+
+    __tablename__ = "run_parcel"
+    __table_args__ = (UniqueConstraint("run_id", "parcel_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("analysis_run.id", ondelete="CASCADE"), index=True)
+    parcel_key: Mapped[str] = mapped_column(String(64))
+    district_code: Mapped[str] = mapped_column(String(6))
+    dlbm: Mapped[str | None] = mapped_column(String(8))
+    area_mu: Mapped[float] = mapped_column(Float)
+    space: Mapped[str | None] = mapped_column(String(16))
+    park_name: Mapped[str | None] = mapped_column(Text)
+    firm_class: Mapped[str | None] = mapped_column(String(2))
+    firm_uscc: Mapped[str | None] = mapped_column(String(18))
+    tags: Mapped[str] = mapped_column(String(8))
+    rule_ids: Mapped[str] = mapped_column(Text)
+    unit_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class RunTagHit(Base):
+    """One rule that tagged a parcel in a run, with its evidence."""
+
+    __tablename__ = "run_tag_hit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("analysis_run.id", ondelete="CASCADE"), index=True)
+    parcel_key: Mapped[str] = mapped_column(String(64), index=True)
+    tag: Mapped[str] = mapped_column(String(2))
+    rule_id: Mapped[str] = mapped_column(String(64))
+    clause: Mapped[str] = mapped_column(Text)
+    evidence_kind: Mapped[str] = mapped_column(String(32))
+    evidence_id: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[str | None] = mapped_column(Text)
+    threshold: Mapped[str | None] = mapped_column(Text)
+    note_zh: Mapped[str | None] = mapped_column(Text)
+    note_en: Mapped[str | None] = mapped_column(Text)
+
+
+class RunFirm(Base):
+    """A firm's 亩均 evaluation in a run: score, rank, class, and why."""
+
+    __tablename__ = "run_firm"
+    __table_args__ = (UniqueConstraint("run_id", "uscc"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("analysis_run.id", ondelete="CASCADE"), index=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    district_code: Mapped[str] = mapped_column(String(6))
+    group: Mapped[str] = mapped_column(String(8))
+    score: Mapped[float | None] = mapped_column(Float)
+    rank: Mapped[int | None] = mapped_column(Integer)
+    firm_class: Mapped[str] = mapped_column(String(2))
+    class_rule: Mapped[str] = mapped_column(String(64))
+    class_reason_zh: Mapped[str | None] = mapped_column(Text)
+    class_reason_en: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict] = mapped_column(JSON)
+
+
+class RunUnit(Base):
+    """A 连片 redevelopment unit of a run."""
+
+    __tablename__ = "run_unit"
+    __table_args__ = (UniqueConstraint("run_id", "unit_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("analysis_run.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(Integer)
+    n_parcels: Mapped[int] = mapped_column(Integer)
+    area_mu: Mapped[float] = mapped_column(Float)
+    tags: Mapped[str | None] = mapped_column(Text)
+    members: Mapped[str] = mapped_column(Text)
