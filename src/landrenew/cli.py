@@ -204,6 +204,45 @@ def demo(
                   f"问题报告 reports: {ws.reports_dir}")
 
 
+@app.command()
+def analyze(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="分析基准日 analysis date YYYY-MM-DD (default today)")] = None,
+    year: Annotated[int | None, typer.Option(help="评价年度 evaluation year (default: latest in the data)")] = None,
+    note: Annotated[str | None, typer.Option(help="备注 a note kept with the run")] = None,
+    workspace: WorkspaceOpt = None, db: DbOpt = None, profile: ProfileOpt = "changzhou-2022",
+) -> None:
+    """运行分析 Overlay, 亩均 evaluation, tags and 连片 units on the workspace; record the run."""
+    from datetime import date
+
+    from landrenew.runs import analyze as run_analysis
+
+    ws = Workspace.open(workspace, db)
+    names = {"snapshot": "读取数据 reading the workspace", "overlay": "叠加分析 overlay",
+             "evaluation": "亩均评价 evaluation", "parcel_classes": "地块分类 parcel classes",
+             "tags": "五类标注 tags", "units": "连片单元 units", "store": "保存结果 storing results"}
+    with console.status("分析 analysing …") as status:
+        run_id, result = run_analysis(ws, load_profile(profile), date.fromisoformat(as_of) if as_of else None, year,
+                                      note=note, progress=lambda s: status.update(f"{names.get(s, s)} …"))
+    counts = result.counts()
+    print_frame(pd.DataFrame(counts.items(), columns=["指标 measure", "数量 count"]),
+                f"分析批次 run {run_id} — 评价年度 {result.year}, 基准日 {result.as_of}")
+    print_frame(pd.DataFrame([(k, round(v, 2)) for k, v in result.timings.items()], columns=["步骤 step", "秒 s"]),
+                "耗时 timings")
+    console.print(f"下一步 next:  landrenew runs list  |  landrenew runs show {run_id}")
+
+
+runs_app = typer.Typer(help="分析批次 analysis runs: list", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+
+@runs_app.command("list")
+def runs_list(workspace: WorkspaceOpt = None, db: DbOpt = None) -> None:
+    """列出分析批次 The recorded analysis runs, newest first."""
+    from landrenew.store.summary import runs
+
+    print_frame(runs(Workspace.open(workspace, db).engine), "分析批次 analysis runs")
+
+
 def _safe_url(url: str) -> str:
     """A database URL without its password."""
     if "@" in url and "://" in url:

@@ -6,6 +6,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from landrenew.store.models import (
+    AnalysisRun,
     ControlFeature,
     Evidence,
     FirmYear,
@@ -73,3 +74,17 @@ def batch_issues(engine: Engine, batch_id: int) -> pd.DataFrame:
          .where(t.c.batch_id == batch_id).order_by(t.c.row))
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(q).fetchall(), columns=[c.name for c in q.selected_columns])
+
+
+def runs(engine: Engine, limit: int = 50) -> pd.DataFrame:
+    """The latest analysis runs: id, status, dates, profile, data hash, flagged parcels, total seconds."""
+    t = AnalysisRun.__table__
+    q = select(t).order_by(t.c.id.desc()).limit(limit)
+    with engine.connect() as conn:
+        df = pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in t.columns])
+    return pd.DataFrame({
+        "批次 run": df["id"], "状态 status": df["status"], "基准日 as of": df["as_of"].astype(str),
+        "年度 year": df["year"], "政策 profile": df["profile_id"] + " " + df["profile_version"],
+        "数据 data": df["input_hash"].str.slice(0, 10), "标注地块 flagged": df["counts"].map(lambda c: (c or {}).get("flagged_parcels")),
+        "秒 s": df["timings"].map(lambda t: round(sum((t or {}).values()), 1)), "操作人 user": df["user"],
+    })
