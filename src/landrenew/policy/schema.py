@@ -526,6 +526,9 @@ class BenchmarkParams(Strict):
     multiple: Annotated[float, Field(gt=0)]
     year_offset: int = Field(description="-1 = previous year")
     scope: list[FieldName] = Field(description="columns grouping firms for the mean")
+    fallback: Literal["current_mean", "error"] = Field(
+        "current_mean", description="when the benchmark year has no rated firm with a value in the scope: "
+        "use the current year's mean (recorded per firm) or stop with an error")
 
 
 class Benchmark(Rule):
