@@ -408,6 +408,7 @@ class PlotRatioRule(Rule):
 
 class IdleLandParams(Strict):
     definition_rule: RuleId = Field(description="id of the land rule defining idle land")
+    source: Key = Field("idle", description="evidence list holding idle-land records")
 
 
 class IdleLandRule(Rule):
@@ -798,6 +799,17 @@ class ControlLayers(Rule):
     params: ControlLayersParams
 
 
+class ConsolidationParams(Strict):
+    max_gap_m: Annotated[float, Field(ge=0)] = Field(description="flagged parcels this close form one unit")
+    min_unit_mu: Annotated[float, Field(ge=0)] = Field(description="smaller units dissolve into single cases")
+
+
+class Consolidation(Rule):
+    """连片: which flagged parcels are grouped into one redevelopment unit."""
+
+    params: ConsolidationParams
+
+
 class LandRules(Strict):
     idle_definition: IdleDefinition
     idle_fee: IdleConsequence
@@ -805,6 +817,7 @@ class LandRules(Strict):
     plot_ratio_floors: list[PlotRatioFloor] = Field(min_length=1)
     standard_factory: StandardFactory
     control_lines: ControlLayers
+    consolidation: Consolidation
 
 
 # --------------------------------------------------------------------------- disposal
