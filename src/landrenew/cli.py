@@ -231,6 +231,62 @@ def analyze(
     console.print(f"下一步 next:  landrenew runs list  |  landrenew runs show {run_id}")
 
 
+@app.command()
+def explain(
+    code: Annotated[str | None, typer.Argument(help="宗地代码 parcel code (or BSM)")] = None,
+    firm: Annotated[str | None, typer.Option("--firm", help="统一社会信用代码 explain a firm instead")] = None,
+    run: Annotated[int | None, typer.Option(help="分析批次 run id (default: the latest)")] = None,
+    lang: LangOpt = "", workspace: WorkspaceOpt = None, db: DbOpt = None,
+) -> None:
+    """解释结果 Why a parcel carries its tags and class, or why a firm has its class — rule, clause, evidence."""
+    from landrenew.explain import NotFound, explain_firm, explain_parcel
+
+    en = _lang(lang) == "en"
+    engine = Workspace.open(workspace, db).engine
+    try:
+        if firm:
+            _print_firm(explain_firm(engine, firm, run).firm, en)
+            return
+        if not code:
+            raise typer.BadParameter("给出宗地代码或 --firm USCC / give a parcel code or --firm USCC")
+        x = explain_parcel(engine, code, run)
+    except NotFound as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    p = x.parcel
+    facts = {"宗地代码 parcel": p["parcel_code"] or p["bsm"], "行政区 district": p["district_code"],
+             "地类 land use": f"{p['dlbm']} {p['dlmc'] or ''}", "权利人 holder": p["right_holder"],
+             "面积 area": f"{(p['area_m2'] or 0) * 15 / 10000:,.2f} 亩",
+             "容积率 plot ratio": f"{p['floor_area_m2'] / p['area_m2']:.2f}" if p["floor_area_m2"] and p["area_m2"] else "—"}
+    if x.result:
+        facts |= {"空间 space": x.result["space"], "园区 park": x.result["park_name"] or "—",
+                  "亩均分类 class": x.result["firm_class"] or "—", "标注 tags": x.result["tags"],
+                  "连片单元 unit": x.result["unit_id"] if x.result["unit_id"] is not None else "—"}
+    print_frame(pd.DataFrame(facts.items(), columns=["", ""]).astype(str), f"分析批次 run {x.run_id}")
+    if x.hits.empty:
+        console.print("Not on any list in this run." if en else "本批次中该宗地未被标注。")
+    else:
+        note = "note_en" if en else "note_zh"
+        print_frame(x.hits[["tag", "rule_id", "clause", "evidence_kind", "evidence_id", "value", "threshold", note]]
+                    .fillna(""), "Why: rules and evidence" if en else "标注依据：规则、条款与证据")
+    if x.firm:
+        _print_firm(x.firm, en)
+
+
+def _print_firm(f: dict, en: bool) -> None:
+    """A firm's class with its rule and reason, and its indicators."""
+    reason = f["class_reason_en"] if en else f["class_reason_zh"]
+    console.print(f"[bold]{f['name']}[/] {f['uscc']} — {f['group']} — "
+                  f"{'class' if en else '亩均分类'} [bold]{f['firm_class']}[/] ({f['class_rule']}): {reason}")
+    d = f["detail"] or {}
+    keys = sorted({k.split("_", 1)[1] for k in d if k.startswith("score_")})
+    rows = [(k, d.get(f"value_{k}"), d.get(f"benchmark_{k}"), d.get(f"score_{k}"), "是" if d.get(f"filled_{k}") else "")
+            for k in keys]
+    print_frame(pd.DataFrame(rows, columns=["指标 indicator", "值 value", "基准 benchmark", "得分 score", "补缺 filled"])
+                .round(3), f"{'score' if en else '总分'} {f['score'] if f['score'] is not None else '—'}, "
+                f"{'rank' if en else '排名'} {f['rank'] if f['rank'] is not None else '—'}")
+
+
 runs_app = typer.Typer(help="分析批次 analysis runs: list", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 
