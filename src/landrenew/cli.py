@@ -139,9 +139,19 @@ def print_frame(df: pd.DataFrame, title: str) -> None:
     for c, num in zip(df.columns, numeric, strict=True):
         t.add_column(str(c), justify="right" if num else "left", overflow="fold")
     for row in df.itertuples(index=False):
-        t.add_row(*["" if pd.isna(v) else f"{v:,.0f}" if num and isinstance(v, float) else f"{v:,}" if num else str(v)
-                    for v, num in zip(row, numeric, strict=True)])
+        t.add_row(*[_cell(v, num) for v, num in zip(row, numeric, strict=True)])
     console.print(t)
+
+
+def _cell(v: object, numeric: bool) -> str:
+    """Numbers with thousands separators; small fractional numbers keep 2–3 decimals."""
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return ""
+    if not numeric:
+        return str(v)
+    if isinstance(v, float) and not v.is_integer():
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.2f}" if abs(v) >= 1 else f"{v:.3f}"
+    return f"{int(v):,}"
 
 
 @app.command()
@@ -226,9 +236,9 @@ def analyze(
     counts = result.counts()
     print_frame(pd.DataFrame(counts.items(), columns=["指标 measure", "数量 count"]),
                 f"分析批次 run {run_id} — 评价年度 {result.year}, 基准日 {result.as_of}")
-    print_frame(pd.DataFrame([(k, round(v, 2)) for k, v in result.timings.items()], columns=["步骤 step", "秒 s"]),
+    print_frame(pd.DataFrame([(k, f"{v:.2f}") for k, v in result.timings.items()], columns=["步骤 step", "秒 s"]),
                 "耗时 timings")
-    console.print(f"下一步 next:  landrenew runs list  |  landrenew runs show {run_id}")
+    console.print("下一步 next:  landrenew runs list  |  landrenew explain PARCEL_CODE  |  landrenew explain --firm USCC")
 
 
 @app.command()
@@ -283,7 +293,7 @@ def _print_firm(f: dict, en: bool) -> None:
     rows = [(k, d.get(f"value_{k}"), d.get(f"benchmark_{k}"), d.get(f"score_{k}"), "是" if d.get(f"filled_{k}") else "")
             for k in keys]
     print_frame(pd.DataFrame(rows, columns=["指标 indicator", "值 value", "基准 benchmark", "得分 score", "补缺 filled"])
-                .round(3), f"{'score' if en else '总分'} {f['score'] if f['score'] is not None else '—'}, "
+                , f"{'score' if en else '总分'} {_cell(f['score'], True) or '—'}, "
                 f"{'rank' if en else '排名'} {f['rank'] if f['rank'] is not None else '—'}")
 
 
