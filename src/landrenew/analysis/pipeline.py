@@ -66,11 +66,13 @@ def run_pipeline(snapshot: Snapshot, profile: Profile, as_of: date, year: int | 
 
     parcels = snapshot.parcels
     gap_m = profile.rule("tag.scattered.isolated_patch").params.min_gap_m
-    over = step("overlay", overlay, parcels, snapshot.layers, profile, gap_m=gap_m)
+    space_min_share = profile.land_rules.control_lines.params.space_min_share
+    over = step("overlay", overlay, parcels, snapshot.layers, profile, gap_m=gap_m, space_min_share=space_min_share)
     evaluation = step("evaluation", evaluate, snapshot.firms, profile, year)
     year = int(evaluation["year"].iloc[0]) if len(evaluation) else (year or as_of.year)
     links = snapshot.firm_parcels[snapshot.firm_parcels["year"] == year]
-    area_mu = pd.Series(over["area_mu"].to_numpy(), index=parcels["parcel_code"])
+    coded = parcels["parcel_code"].notna().to_numpy()  # 三调 features without a parcel code hold no firm
+    area_mu = pd.Series(over["area_mu"].to_numpy()[coded], index=parcels["parcel_code"][coded])
     pclass = step("parcel_classes", parcel_classes, evaluation, links, area_mu)
     hits = step("tags", tag_parcels, parcels, over, pclass, links, snapshot.evidence, profile, as_of)
     tags = summarize_tags(hits, len(parcels))

@@ -791,6 +791,8 @@ class StandardFactory(Rule):
 
 
 class ControlLayersParams(Strict):
+    space_min_share: Annotated[float, Field(gt=0, le=1)] = Field(
+        description="share of a parcel inside a space's layers from which it lies in that space")
     layers: dict[Key, Key] = Field(description="role -> layer kind id in the workspace")
     spaces: dict[Space, list[Key]] = Field(description="space -> layer kinds that define it")
 
