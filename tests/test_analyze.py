@@ -1,0 +1,84 @@
+"""The analysis service on a small demo city: a recorded, reproducible run that explains itself."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from landrenew import cli
+from landrenew.demo.job import run_demo
+from landrenew.explain import explain_firm, explain_parcel
+from landrenew.runs import analyze
+from landrenew.store import Workspace
+
+AS_OF = date(2025, 6, 30)
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory, profile):
+    ws = Workspace.open(tmp_path_factory.mktemp("city") / "ws")
+    run = run_demo(ws, profile, 3000, 11)
+    assert not run.failed
+    return ws
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch):
+    monkeypatch.setattr(cli.console, "width", 220)
+
+
+def test_a_run_records_its_inputs_policy_code_timings_and_counts(city, profile):
+    run_id, result = analyze(city, profile, AS_OF)
+    with city.engine.connect() as conn:
+        run = conn.execute(text("SELECT * FROM analysis_run WHERE id = :i"), {"i": run_id}).mappings().one()
+        flagged = conn.execute(text("SELECT COUNT(*) FROM run_parcel WHERE run_id = :i"), {"i": run_id}).scalar_one()
+        hits = conn.execute(text("SELECT COUNT(*) FROM run_tag_hit WHERE run_id = :i"), {"i": run_id}).scalar_one()
+    assert run["status"] == "done" and len(run["input_hash"]) == 64 and run["profile_digest"] == profile.digest()
+    assert run["year"] == 2024 and str(run["as_of"]) == "2025-06-30"
+    assert flagged == result.counts()["flagged_parcels"] > 0 and hits == len(result.tag_hits)
+    assert {"snapshot", "overlay", "evaluation", "tags", "units", "store"} <= set(result.timings)
+
+
+def test_two_runs_on_the_same_data_agree(city, profile):
+    first, a = analyze(city, profile, AS_OF)
+    second, b = analyze(city, profile, AS_OF)
+    assert a.counts() == b.counts()
+    assert a.tags["tags"].equals(b.tags["tags"]) and a.evaluation["class"].equals(b.evaluation["class"])
+    with city.engine.connect() as conn:
+        hashes = conn.execute(text("SELECT DISTINCT input_hash FROM analysis_run WHERE id IN (:a, :b)"),
+                              {"a": first, "b": second}).scalars().all()
+    assert len(hashes) == 1
+
+
+def test_explain_names_every_rule_that_tagged_a_parcel(city, profile):
+    run_id, result = analyze(city, profile, AS_OF)
+    hit = result.tag_hits.iloc[0]
+    x = explain_parcel(city.engine, hit["parcel_key"], run_id)
+    assert set(x.hits["rule_id"]) == set(result.tag_hits.loc[result.tag_hits["parcel_key"] == hit["parcel_key"], "rule_id"])
+    assert all(profile.has_rule(r) for r in x.hits["rule_id"])
+    assert x.hits["clause"].str.len().gt(0).all()
+
+
+def test_explain_firm_gives_class_rule_and_indicators(city, profile):
+    run_id, result = analyze(city, profile, AS_OF)
+    firm = result.evaluation.loc[result.evaluation["class"] == "D"].iloc[0]
+    x = explain_firm(city.engine, firm["uscc"], run_id)
+    assert x.firm["firm_class"] == "D" and x.firm["class_rule"].startswith("eval.")
+    assert "score_tax_per_mu" in x.firm["detail"]
+
+
+def test_analyze_and_explain_commands(city):
+    result = CliRunner().invoke(cli.app, ["analyze", "-w", str(city.path), "--as-of", "2025-06-30"])
+    assert result.exit_code == 0, result.output
+    assert "flagged_parcels" in result.output
+    listed = CliRunner().invoke(cli.app, ["runs", "list", "-w", str(city.path)])
+    assert "done" in listed.output
+    with city.engine.connect() as conn:
+        key = conn.execute(text("SELECT parcel_key FROM run_parcel ORDER BY run_id DESC, id LIMIT 1")).scalar_one()
+    explained = CliRunner().invoke(cli.app, ["explain", key, "-w", str(city.path)])
+    assert explained.exit_code == 0 and "rule" in explained.output.lower()
+    missing = CliRunner().invoke(cli.app, ["explain", "320412999999GB99999", "-w", str(city.path)])
+    assert missing.exit_code == 1
