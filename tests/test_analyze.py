@@ -73,7 +73,7 @@ def test_explain_firm_gives_class_rule_and_indicators(city, profile):
 def test_analyze_and_explain_commands(city):
     result = CliRunner().invoke(cli.app, ["analyze", "-w", str(city.path), "--as-of", "2025-06-30"])
     assert result.exit_code == 0, result.output
-    assert "flagged_parcels" in result.output
+    assert "标注地块 flagged parcels" in result.output
     listed = CliRunner().invoke(cli.app, ["runs", "list", "-w", str(city.path)])
     assert "done" in listed.output
     with city.engine.connect() as conn:

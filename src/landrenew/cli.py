@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,7 @@ from rich.table import Table
 
 from landrenew.intake.report import SEVERITY_ZH, IntakeReport
 from landrenew.intake.schema import KINDS, LAYER_KINDS
-from landrenew.policy import load_profile
+from landrenew.policy import Profile, load_profile
 from landrenew.policy.cli import policy_app
 from landrenew.store import Workspace
 
@@ -168,6 +169,7 @@ def demo(
     parcels: Annotated[int, typer.Option(help="地块数 number of parcels")] = 50_000,
     seed: Annotated[int, typer.Option(help="随机种子 seed (same seed, same city)")] = 42,
     fresh: Annotated[bool, typer.Option("--fresh", help="先清空工作空间 start from an empty store")] = False,
+    analyse: Annotated[bool, typer.Option("--analyze/--no-analyze", help="导入后运行分析 analyse after loading")] = True,
     workspace: WorkspaceOpt = None, db: DbOpt = None, profile: ProfileOpt = "changzhou-2022",
 ) -> None:
     """生成示范城市 Build the demo Changzhou, write the files bureaus deliver and load them through intake."""
@@ -210,8 +212,12 @@ def demo(
         print_report(r.report)
     if run.failed:
         raise typer.Exit(1)
-    console.print("下一步 next:  landrenew status  |  landrenew policy show  |  landrenew templates templates/  |  "
-                  f"问题报告 reports: {ws.reports_dir}")
+    console.print(f"问题报告 intake reports: {ws.reports_dir}")
+    if analyse:
+        from landrenew.demo.common import AS_OF
+
+        _analyze(ws, policy, date.fromisoformat(AS_OF), note="demo")
+    console.print("另见 see also:  landrenew status  |  landrenew policy show  |  landrenew templates templates/")
 
 
 @app.command()
@@ -222,23 +228,31 @@ def analyze(
     workspace: WorkspaceOpt = None, db: DbOpt = None, profile: ProfileOpt = "changzhou-2022",
 ) -> None:
     """运行分析 Overlay, 亩均 evaluation, tags and 连片 units on the workspace; record the run."""
-    from datetime import date
+    _analyze(Workspace.open(workspace, db), load_profile(profile), date.fromisoformat(as_of) if as_of else None,
+             year, note)
 
+
+def _analyze(ws: Workspace, policy: Profile, as_of: date | None, year: int | None = None,
+             note: str | None = None) -> int:
+    """Run the analysis with a spinner naming each step; print counts and timings; return the run id."""
     from landrenew.runs import analyze as run_analysis
 
-    ws = Workspace.open(workspace, db)
     names = {"snapshot": "读取数据 reading the workspace", "overlay": "叠加分析 overlay",
              "evaluation": "亩均评价 evaluation", "parcel_classes": "地块分类 parcel classes",
              "tags": "五类标注 tags", "units": "连片单元 units", "store": "保存结果 storing results"}
     with console.status("分析 analysing …") as status:
-        run_id, result = run_analysis(ws, load_profile(profile), date.fromisoformat(as_of) if as_of else None, year,
-                                      note=note, progress=lambda s: status.update(f"{names.get(s, s)} …"))
-    counts = result.counts()
-    print_frame(pd.DataFrame(counts.items(), columns=["指标 measure", "数量 count"]),
+        run_id, result = run_analysis(ws, policy, as_of, year, note=note,
+                                      progress=lambda s: status.update(f"{names.get(s, s)} …"))
+    labels = {"parcels": "地块 parcels", "flagged_parcels": "标注地块 flagged parcels", "firms_rated": "参评企业 firms",
+              "units": "处置单元 units", "tag_danger": "危 danger", "tag_pollution": "污 pollution",
+              "tag_disorder": "乱 disorder", "tag_scattered": "散 scattered", "tag_low": "低 low efficiency"}
+    counts = [(labels.get(k, k.replace("class_", "亩均 class ")), v) for k, v in result.counts().items()]
+    print_frame(pd.DataFrame(counts, columns=["指标 measure", "数量 count"]),
                 f"分析批次 run {run_id} — 评价年度 {result.year}, 基准日 {result.as_of}")
     print_frame(pd.DataFrame([(k, f"{v:.2f}") for k, v in result.timings.items()], columns=["步骤 step", "秒 s"]),
                 "耗时 timings")
     console.print("下一步 next:  landrenew runs list  |  landrenew explain PARCEL_CODE  |  landrenew explain --firm USCC")
+    return run_id
 
 
 @app.command()
