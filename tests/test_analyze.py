@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from landrenew import cli
+from landrenew.compare import diff_runs
 from landrenew.demo.job import run_demo
 from landrenew.explain import explain_firm, explain_parcel
+from landrenew.loading import load_file
 from landrenew.runs import analyze
 from landrenew.store import Workspace
 
@@ -82,3 +85,21 @@ def test_analyze_and_explain_commands(city):
     assert explained.exit_code == 0 and "rule" in explained.output.lower()
     missing = CliRunner().invoke(cli.app, ["explain", "320412999999GB99999", "-w", str(city.path)])
     assert missing.exit_code == 1
+
+
+def test_runs_diff_shows_who_entered_and_left_after_new_data(city, profile, tmp_path):
+    first, a = analyze(city, profile, AS_OF)
+    # a new hazard list names one more firm: its parcels enter the 危 list
+    firm_parcel = a.tag_hits.loc[a.tag_hits["tag"] != "危", "parcel_key"].iloc[0]
+    hazards = tmp_path / "hazards.xlsx"
+    pd.DataFrame({"隐患编号": ["NEW-1"], "宗地代码": [firm_parcel], "隐患类型": ["危险化学品"],
+                  "隐患等级": ["重大"], "整改状态": ["未整改"]}).to_excel(hazards, index=False)
+    assert load_file(city, profile, "hazards", hazards).loaded
+    second, _ = analyze(city, profile, AS_OF)
+    c = diff_runs(city.engine, first, second)
+    entered = c.parcels.query("change == 'entered'")
+    assert (entered["parcel_key"] == firm_parcel).any() and set(entered["tag"]) == {"危"}
+    assert c.lists.set_index("tag").loc["危", "entered"] >= 1 and c.firms.empty
+    out = CliRunner().invoke(cli.app, ["runs", "diff", str(first), str(second), "-w", str(city.path)])
+    assert out.exit_code == 0 and firm_parcel in out.output
+    assert CliRunner().invoke(cli.app, ["runs", "diff", "1", "999", "-w", str(city.path)]).exit_code == 1

@@ -311,7 +311,7 @@ def _print_firm(f: dict, en: bool) -> None:
                 f"{'rank' if en else '排名'} {f['rank'] if f['rank'] is not None else '—'}")
 
 
-runs_app = typer.Typer(help="分析批次 analysis runs: list", no_args_is_help=True)
+runs_app = typer.Typer(help="分析批次 analysis runs: list | diff", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 
 
@@ -321,6 +321,36 @@ def runs_list(workspace: WorkspaceOpt = None, db: DbOpt = None) -> None:
     from landrenew.store.summary import runs
 
     print_frame(runs(Workspace.open(workspace, db).engine), "分析批次 analysis runs")
+
+
+@runs_app.command("diff")
+def runs_diff(
+    a: Annotated[int, typer.Argument(help="基准批次 base run id")],
+    b: Annotated[int, typer.Argument(help="比较批次 other run id")],
+    limit: Annotated[int, typer.Option(help="每类最多列出 rows to list per table")] = 30,
+    workspace: WorkspaceOpt = None, db: DbOpt = None,
+) -> None:
+    """比较两个批次 Parcels that entered or left each list, firms whose class changed."""
+    from landrenew.compare import diff_runs
+
+    try:
+        c = diff_runs(Workspace.open(workspace, db).engine, a, b)
+    except LookupError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    _print_comparison(c, f"{a}", f"{b}", limit)
+
+
+def _print_comparison(c: object, a: str, b: str, limit: int) -> None:
+    """The list changes, the parcels that moved, the firm class transitions and changes."""
+    print_frame(c.lists.rename(columns={"tag": "清单 list", "in_a": f"{a} 中", "in_b": f"{b} 中", "same": "不变 same",
+                                        "entered": "新进 entered", "left": "退出 left"}),
+                f"清单变化 list changes {a} → {b}")
+    if len(c.parcels):
+        print_frame(c.parcels.head(limit), f"变化地块 parcels that entered or left（{len(c.parcels):,}，列前 {limit}）")
+    print_frame(c.transitions.reset_index().rename(columns={"class_a": f"{a} \\ {b}"}), "亩均分类转移 class transitions")
+    if len(c.firms):
+        print_frame(c.firms.head(limit), f"分类变化企业 firms whose class changed（{len(c.firms):,}，列前 {limit}）")
 
 
 def _safe_url(url: str) -> str:
