@@ -14,8 +14,11 @@ from landrenew.compare import diff_runs
 from landrenew.demo.job import run_demo
 from landrenew.explain import explain_firm, explain_parcel
 from landrenew.loading import load_file
+from landrenew.policy import ProfileError
 from landrenew.runs import analyze
+from landrenew.scenarios import OverrideError, apply_overrides, whatif
 from landrenew.store import Workspace
+from landrenew.store.snapshot import read_snapshot
 
 AS_OF = date(2025, 6, 30)
 
@@ -103,3 +106,32 @@ def test_runs_diff_shows_who_entered_and_left_after_new_data(city, profile, tmp_
     out = CliRunner().invoke(cli.app, ["runs", "diff", str(first), str(second), "-w", str(city.path)])
     assert out.exit_code == 0 and firm_parcel in out.output
     assert CliRunner().invoke(cli.app, ["runs", "diff", "1", "999", "-w", str(city.path)]).exit_code == 1
+
+
+def test_whatif_lower_plot_ratio_floor_only_removes_parcels_from_the_low_list(city, profile):
+    w = whatif(read_snapshot(city.engine), profile, ["land.plot_ratio.industrial:floor=1.0"], AS_OF)
+    lists = w.comparison.lists.set_index("tag")
+    assert lists.loc["低", "left"] > 0 and lists.loc["低", "entered"] == 0
+    assert (lists.drop(index="低")[["entered", "left"]] == 0).all().all()
+    assert w.comparison.firms.empty
+    with city.engine.connect() as conn:  # nothing stored
+        assert conn.execute(text("SELECT COUNT(*) FROM analysis_run WHERE note = 'what-if'")).scalar_one() == 0
+
+
+def test_whatif_overrides_are_validated_like_a_profile(profile):
+    assert apply_overrides(profile, ["eval.indicator.tax_per_mu:weight=40"]).digest() == profile.digest()
+    with pytest.raises(OverrideError, match="no rule"):
+        apply_overrides(profile, ["no.such.rule:floor=1"])
+    with pytest.raises(OverrideError, match="has no parameter"):
+        apply_overrides(profile, ["land.plot_ratio.industrial:ceiling=1"])
+    with pytest.raises(ProfileError, match="100"):
+        apply_overrides(profile, ["eval.indicator.tax_per_mu:weight=50"])  # weights no longer sum to 100
+    changed = apply_overrides(profile, ["eval.indicator.tax_per_mu:weight=50", "eval.indicator.sales_per_mu:weight=10"])
+    assert changed.evaluation.weights()["tax_per_mu"] == 50
+
+
+def test_whatif_command_reports_changes_and_refuses_bad_overrides(city):
+    ok = CliRunner().invoke(cli.app, ["whatif", "--set", "land.plot_ratio.industrial:floor=1.0", "-w", str(city.path)])
+    assert ok.exit_code == 0 and "nothing was stored" in ok.output
+    bad = CliRunner().invoke(cli.app, ["whatif", "--set", "nonsense", "-w", str(city.path)])
+    assert bad.exit_code == 1

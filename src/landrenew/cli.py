@@ -311,6 +311,37 @@ def _print_firm(f: dict, en: bool) -> None:
                 f"{'rank' if en else '排名'} {f['rank'] if f['rank'] is not None else '—'}")
 
 
+@app.command()
+def whatif(
+    set_: Annotated[list[str], typer.Option("--set", help="RULE_ID:param=VALUE, e.g. land.plot_ratio.industrial:floor=1.2")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="分析基准日 YYYY-MM-DD (default today)")] = None,
+    year: Annotated[int | None, typer.Option(help="评价年度 evaluation year")] = None,
+    limit: Annotated[int, typer.Option(help="每类最多列出 rows to list per table")] = 20,
+    workspace: WorkspaceOpt = None, db: DbOpt = None, profile: ProfileOpt = "changzhou-2022",
+) -> None:
+    """情景推演 Re-run the analysis in memory with changed policy values; compare; store nothing."""
+    from landrenew.policy import ProfileError
+    from landrenew.scenarios import OverrideError
+    from landrenew.scenarios import whatif as run_whatif
+    from landrenew.store.snapshot import read_snapshot
+
+    ws = Workspace.open(workspace, db)
+    try:
+        with console.status("情景推演 what-if: two analyses in memory …"):
+            w = run_whatif(read_snapshot(ws.engine), load_profile(profile), set_,
+                           date.fromisoformat(as_of) if as_of else date.today(), year)
+    except (OverrideError, ProfileError) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    base, alt = w.base.counts(), w.alt.counts()
+    print_frame(pd.DataFrame([(k, base.get(k, 0), alt.get(k, 0), alt.get(k, 0) - base.get(k, 0))
+                              for k in dict.fromkeys([*base, *alt])],
+                             columns=["指标 measure", "现行 current", "情景 what-if", "变化 change"]),
+                "情景 what-if: " + "; ".join(set_))
+    _print_comparison(w.comparison, "现行", "情景", limit)
+    console.print("未保存任何结果 nothing was stored.")
+
+
 runs_app = typer.Typer(help="分析批次 analysis runs: list | diff", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 
