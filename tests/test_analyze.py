@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pandas as pd
+import pyogrio
 import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
@@ -135,3 +137,20 @@ def test_whatif_command_reports_changes_and_refuses_bad_overrides(city):
     assert ok.exit_code == 0 and "nothing was stored" in ok.output
     bad = CliRunner().invoke(cli.app, ["whatif", "--set", "nonsense", "-w", str(city.path)])
     assert bad.exit_code == 1
+
+
+def test_a_run_writes_a_geopackage_a_workbook_and_a_summary(city, profile):
+    run_id, result = analyze(city, profile, AS_OF)
+    paths = result.outputs
+    assert paths["gpkg"].parent == city.path / "runs" / str(run_id)
+    layers = dict(pyogrio.list_layers(paths["gpkg"]))
+    assert {"标注地块", "亩均分类地块"} <= set(layers)
+    flagged = pyogrio.read_dataframe(paths["gpkg"], layer="标注地块")
+    assert len(flagged) == result.counts()["flagged_parcels"] and flagged.crs.to_epsg() == 4490
+    book = pd.ExcelFile(paths["xlsx"], engine="calamine")
+    assert {"汇总", "危 安全隐患", "低 低效利用", "亩均评价"} <= set(book.sheet_names)
+    low = pd.read_excel(book, "低 低效利用")
+    assert {"宗地代码", "面积（亩）", "规则编号", "政策条款", "实际值", "判定标准"} <= set(low.columns)
+    assert len(low) == int((result.tag_hits["tag"].astype(str) == "低").sum())
+    summary = json.loads(paths["json"].read_text(encoding="utf-8"))
+    assert summary["run_id"] == run_id and summary["counts"] == result.counts()

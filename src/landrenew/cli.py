@@ -239,7 +239,8 @@ def _analyze(ws: Workspace, policy: Profile, as_of: date | None, year: int | Non
 
     names = {"snapshot": "读取数据 reading the workspace", "overlay": "叠加分析 overlay",
              "evaluation": "亩均评价 evaluation", "parcel_classes": "地块分类 parcel classes",
-             "tags": "五类标注 tags", "units": "连片单元 units", "store": "保存结果 storing results"}
+             "tags": "五类标注 tags", "units": "连片单元 units", "store": "保存结果 storing results",
+             "outputs": "写出成果 writing GeoPackage / Excel / JSON"}
     with console.status("分析 analysing …") as status:
         run_id, result = run_analysis(ws, policy, as_of, year, note=note,
                                       progress=lambda s: status.update(f"{names.get(s, s)} …"))
@@ -251,6 +252,8 @@ def _analyze(ws: Workspace, policy: Profile, as_of: date | None, year: int | Non
                 f"分析批次 run {run_id} — 评价年度 {result.year}, 基准日 {result.as_of}")
     print_frame(pd.DataFrame([(k, f"{v:.2f}") for k, v in result.timings.items()], columns=["步骤 step", "秒 s"]),
                 "耗时 timings")
+    for kind, path in result.outputs.items():
+        console.print(f"成果 {kind}: {path}")
     console.print("下一步 next:  landrenew runs list  |  landrenew explain PARCEL_CODE  |  landrenew explain --firm USCC")
     return run_id
 

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, insert, update
 
 from landrenew import __version__
 from landrenew.analysis.pipeline import AnalysisResult, Progress, run_pipeline
+from landrenew.outputs import write_outputs
 from landrenew.policy import Profile
 from landrenew.store import Workspace
 from landrenew.store.models import AnalysisRun, RunFirm, RunParcel, RunTagHit, RunUnit
@@ -33,9 +34,12 @@ def code_version() -> str:
 
 
 def analyze(ws: Workspace, profile: Profile, as_of: date | None = None, year: int | None = None,
-            user: str | None = None, note: str | None = None,
+            user: str | None = None, note: str | None = None, outputs: bool = True,
             progress: Progress = lambda _: None) -> tuple[int, AnalysisResult]:
-    """Run the analysis on the workspace as it is now; store the run and its results; return both."""
+    """Run the analysis on the workspace as it is now; store the run and its results; return both.
+
+    With ``outputs`` the run's GeoPackage, Excel 台账 and JSON summary go to ``WORKSPACE/runs/<id>/``.
+    """
     as_of = as_of or date.today()
     with ws.engine.begin() as conn:
         run_id = conn.execute(insert(AnalysisRun.__table__).returning(AnalysisRun.__table__.c.id), [{
@@ -57,6 +61,14 @@ def analyze(ws: Workspace, profile: Profile, as_of: date | None = None, year: in
             conn.execute(update(AnalysisRun.__table__).where(AnalysisRun.__table__.c.id == run_id).values(
                 status="done", finished_at=datetime.now(UTC), input_hash=snapshot.input_hash, year=result.year,
                 timings={k: round(v, 3) for k, v in timings.items()}, counts=result.counts()))
+        if outputs:
+            progress("outputs")
+            t = time.perf_counter()
+            meta = {"run_id": run_id, "profile": f"{profile.id} {profile.version}", "profile_digest": profile.digest(),
+                    "input_hash": snapshot.input_hash, "as_of": as_of, "year": result.year}
+            result.timings = timings
+            result.outputs = write_outputs(run_id, snapshot, result, meta, ws.path / "runs" / str(run_id))
+            timings["outputs"] = time.perf_counter() - t
     except Exception:
         with ws.engine.begin() as conn:
             conn.execute(update(AnalysisRun.__table__).where(AnalysisRun.__table__.c.id == run_id)

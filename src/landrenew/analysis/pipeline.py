@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -39,6 +40,8 @@ class AnalysisResult:
     unit_of: pd.Series
     units: gpd.GeoDataFrame
     timings: dict[str, float] = field(default_factory=dict)
+    #: files written for the run (GeoPackage, Excel, JSON), filled by the run service
+    outputs: dict[str, Path] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         """Headline counts: parcels, flagged parcels per tag, firms per class, units."""
