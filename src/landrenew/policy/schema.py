@@ -812,6 +812,17 @@ class Consolidation(Rule):
     params: ConsolidationParams
 
 
+class ReclaimableParams(Strict):
+    land_use: LandUseSelector = Field(description="construction land fit to reclaim to cultivated land")
+    exclude_rules: list[RuleId] = Field(default_factory=list, description="hits that make a parcel unfit")
+
+
+class Reclaimable(Rule):
+    """Which construction land may be reclaimed to cultivated land (复垦)."""
+
+    params: ReclaimableParams
+
+
 class LandRules(Strict):
     idle_definition: IdleDefinition
     idle_fee: IdleConsequence
@@ -820,6 +831,7 @@ class LandRules(Strict):
     standard_factory: StandardFactory
     control_lines: ControlLayers
     consolidation: Consolidation
+    reclaimable: Reclaimable
 
 
 # --------------------------------------------------------------------------- disposal
@@ -848,6 +860,7 @@ class DisposalParams(Strict):
     yields_quota: list[RuleId] = Field(
         default_factory=list, description="quota rules this path generates entries for"
     )
+    vacates: bool = Field(False, description="the path clears the land: its area counts toward 腾退空间")
     actions_zh: list[Text] = Field(default_factory=list)
     actions_en: list[Text] = Field(default_factory=list)
 
