@@ -154,3 +154,18 @@ def test_a_run_writes_a_geopackage_a_workbook_and_a_summary(city, profile):
     assert len(low) == int((result.tag_hits["tag"].astype(str) == "低").sum())
     summary = json.loads(paths["json"].read_text(encoding="utf-8"))
     assert summary["run_id"] == run_id and summary["counts"] == result.counts()
+
+
+def test_a_run_stores_its_cases_with_path_rule_and_yield(city, profile):
+    run_id, result = analyze(city, profile, AS_OF)
+    with city.engine.connect() as conn:
+        cases = pd.read_sql(text("SELECT * FROM run_case WHERE run_id = :i"), conn, params={"i": run_id})
+        firms = pd.read_sql(text("SELECT * FROM run_firm WHERE run_id = :i"), conn, params={"i": run_id})
+    assert len(cases) == len(result.cases) > 0
+    matched = cases[cases["matched"].astype(bool)]
+    assert matched["rule_id"].map(profile.has_rule).all() and (matched["path_zh"].str.len() > 0).all()
+    assert (cases[["vacated_mu", "cultivated_mu", "grain_kg", "construction_quota_mu"]] >= 0).all().all()
+    assert cases["vacated_mu"].sum() == pytest.approx(result.yields()["vacated_mu"], abs=0.1)
+    d = firms[firms["firm_class"] == "D"]
+    assert (d["surcharge_total_yuan"].fillna(0) >= 0).all() and d["land_supply"].notna().all()
+    assert "处置建议" in dict(pyogrio.list_layers(result.outputs["gpkg"]))

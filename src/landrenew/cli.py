@@ -240,16 +240,23 @@ def _analyze(ws: Workspace, policy: Profile, as_of: date | None, year: int | Non
     names = {"snapshot": "读取数据 reading the workspace", "overlay": "叠加分析 overlay",
              "evaluation": "亩均评价 evaluation", "parcel_classes": "地块分类 parcel classes",
              "tags": "五类标注 tags", "units": "连片单元 units", "store": "保存结果 storing results",
-             "outputs": "写出成果 writing GeoPackage / Excel / JSON"}
+             "disposal": "处置路径 disposal paths", "firm_paths": "企业处置 firm paths",
+             "allocation": "差别化配置 allocation", "outputs": "写出成果 writing GeoPackage / Excel / JSON"}
     with console.status("分析 analysing …") as status:
         run_id, result = run_analysis(ws, policy, as_of, year, note=note,
                                       progress=lambda s: status.update(f"{names.get(s, s)} …"))
     labels = {"parcels": "地块 parcels", "flagged_parcels": "标注地块 flagged parcels", "firms_rated": "参评企业 firms",
               "units": "处置单元 units", "tag_danger": "危 danger", "tag_pollution": "污 pollution",
-              "tag_disorder": "乱 disorder", "tag_scattered": "散 scattered", "tag_low": "低 low efficiency"}
+              "tag_disorder": "乱 disorder", "tag_scattered": "散 scattered", "tag_low": "低 low efficiency",
+              "cases": "处置案件 cases"}
     counts = [(labels.get(k, k.replace("class_", "亩均 class ")), v) for k, v in result.counts().items()]
     print_frame(pd.DataFrame(counts, columns=["指标 measure", "数量 count"]),
                 f"分析批次 run {run_id} — 评价年度 {result.year}, 基准日 {result.as_of}")
+    yields = {"vacated_mu": "腾退空间（亩）vacated", "cultivated_mu": "补充耕地（亩）cultivated",
+              "paddy_mu": "水田（亩）paddy", "grain_kg": "粮食产能（公斤）grain capacity",
+              "construction_quota_mu": "增减挂钩节余指标（亩）", "stock_linkage_mu": "增存挂钩计划指标（亩）"}
+    print_frame(pd.DataFrame([(yields.get(k, k), v) for k, v in result.yields().items()],
+                             columns=["预计产出 projected yield", "数量 amount"]), "处置建议汇总 recommended cases")
     print_frame(pd.DataFrame([(k, f"{v:.2f}") for k, v in result.timings.items()], columns=["步骤 step", "秒 s"]),
                 "耗时 timings")
     for kind, path in result.outputs.items():

@@ -30,6 +30,21 @@ FIRM_HEADERS = {
 }
 SPACE_ZH = {"ecological": "生态空间", "agricultural": "农业空间", "urban": "城镇空间"}
 EVIDENCE_ZH = {**{k: v.zh for k, v in KINDS.items()}, "overlay": "空间叠加", "evaluation": "亩均评价", "parcel": "宗地属性"}
+CASE_HEADERS = {
+    "case_id": "案件编号", "unit_id": "连片单元", "n_parcels": "宗地数", "parcel_keys": "宗地代码",
+    "district_code": "行政区代码", "area_mu": "面积（亩）", "tags": "标注", "family_zh": "处置类别",
+    "path_zh": "处置路径", "rule_id": "规则编号", "clause": "政策条款", "reason_zh": "判定理由", "priority": "优先度",
+    "vacated_mu": "腾退空间（亩）", "cultivated_mu": "补充耕地（亩）", "paddy_mu": "水田（亩）",
+    "grain_kg": "粮食产能（公斤）", "construction_quota_mu": "增减挂钩节余指标（亩）",
+    "stock_linkage_mu": "增存挂钩计划指标（亩）",
+}
+ALLOCATION_HEADERS = {
+    "uscc": "统一社会信用代码", "name": "企业名称", "district_code": "行政区代码", "class": "亩均分类",
+    "land_supply": "用地供应", "energy_quota": "用能指标", "surcharge_electricity_yuan": "差别电价加价（元）",
+    "surcharge_water_yuan": "差别水价加价（元）", "surcharge_gas_yuan": "差别气价加价（元）",
+    "surcharge_sewage_yuan": "污水处理费加价（元）", "surcharge_total_yuan": "加价合计（元）", "rule_id": "规则编号",
+    "reason_zh": "依据",
+}
 UNIT_HEADERS = {"unit_id": "单元编号", "n_parcels": "宗地数", "area_mu": "面积（亩）", "district_codes": "行政区",
                 "tags": "标注构成", "members": "成员宗地"}
 
@@ -63,11 +78,26 @@ def write_outputs(run_id: int, snapshot: Snapshot, r: AnalysisResult, meta: dict
         units = r.units[[c for c in (*UNIT_HEADERS, "geometry") if c in r.units.columns]]
         units.assign(tags=units["tags"].astype(str)).rename(columns=UNIT_HEADERS).to_file(
             paths["gpkg"], layer="连片单元", driver="GPKG")
+    cases = _case_geometries(r, parcels)
+    if len(cases):
+        cases.rename(columns=CASE_HEADERS).to_file(paths["gpkg"], layer="处置建议", driver="GPKG")
     _write_workbook(paths["xlsx"], flagged, r, meta)
-    summary = {**meta, "counts": r.counts(), "timings": {k: round(v, 3) for k, v in r.timings.items()},
+    summary = {**meta, "counts": r.counts(), "yields": r.yields(), "timings": {k: round(v, 3) for k, v in r.timings.items()},
                "lists": _list_sizes(flagged, r), "files": {k: p.name for k, p in paths.items()}}
     paths["json"].write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     return paths
+
+
+def _case_geometries(r: AnalysisResult, parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Each case with its shape: the unit's union, or the single parcel's polygon."""
+    cases = r.cases[[c for c in CASE_HEADERS if c in r.cases.columns]]
+    unit_geom = r.units.set_index("unit_id").geometry if len(r.units) else gpd.GeoSeries(dtype="geometry")
+    parcel_geom = parcels.set_index("parcel_key").geometry
+    first_key = cases["parcel_keys"].str.split(";").str[0]
+    geom = unit_geom.reindex(cases["unit_id"]).to_numpy()
+    single = pd.isna(geom) | cases["unit_id"].isna().to_numpy()
+    geom[single] = parcel_geom.reindex(first_key[single]).to_numpy()
+    return gpd.GeoDataFrame(cases, geometry=list(geom), crs=parcels.crs)
 
 
 def _list_sizes(flagged: pd.DataFrame, r: AnalysisResult) -> dict[str, dict[str, float]]:
@@ -114,8 +144,11 @@ def _write_workbook(path: Path, flagged: pd.DataFrame, r: AnalysisResult, meta: 
             h = hits[hits["tag"] == tag][["parcel_key", *HIT_HEADERS]].drop(columns="tag")
             _sheet(wb, sheet, facts.merge(h, on="parcel_key", how="inner").rename(columns={**PARCEL_HEADERS,
                                                                                          **HIT_HEADERS}))
+        _sheet(wb, "处置建议", r.cases[[c for c in CASE_HEADERS if c in r.cases.columns]].rename(columns=CASE_HEADERS))
         firms = r.evaluation[[c for c in FIRM_HEADERS if c in r.evaluation.columns]]
         _sheet(wb, "亩均评价", firms.rename(columns=FIRM_HEADERS))
+        alloc = r.allocation[[c for c in ALLOCATION_HEADERS if c in r.allocation.columns]]
+        _sheet(wb, "差别化配置", alloc.rename(columns=ALLOCATION_HEADERS))
         if len(r.units):
             units = pd.DataFrame(r.units[[c for c in UNIT_HEADERS if c in r.units.columns]])
             _sheet(wb, "连片单元", units.assign(tags=units["tags"].astype(str)).rename(columns=UNIT_HEADERS))

@@ -17,7 +17,7 @@ from landrenew.analysis.pipeline import AnalysisResult, Progress, run_pipeline
 from landrenew.outputs import write_outputs
 from landrenew.policy import Profile
 from landrenew.store import Workspace
-from landrenew.store.models import AnalysisRun, RunFirm, RunParcel, RunTagHit, RunUnit
+from landrenew.store.models import AnalysisRun, RunCase, RunFirm, RunParcel, RunTagHit, RunUnit
 from landrenew.store.snapshot import read_snapshot
 
 CHUNK = 20_000
@@ -116,14 +116,21 @@ def _store_results(conn: Connection, run_id: int, parcels: pd.DataFrame, r: Anal
     detail_cols = [c for c in ev.columns if c.startswith(("value_", "score_", "benchmark_", "filled_"))
                    or c in ("adjustment_points", "adjustment_rules", "rank_fraction")]
     details = [json.loads(s) for s in ev[detail_cols].to_json(orient="records", lines=True, force_ascii=False).splitlines()]
+    paths = r.firm_paths.set_index("uscc").reindex(ev["uscc"])
+    alloc = r.allocation.set_index("uscc").reindex(ev["uscc"])
     firms = pd.DataFrame({
         "run_id": run_id, "uscc": ev["uscc"], "name": ev["name"], "district_code": ev["district_code"],
         "group": ev["group"], "score": ev["score"], "rank": ev["rank"], "firm_class": ev["class"],
         "class_rule": ev["class_rule"], "class_reason_zh": ev["class_reason_zh"],
         "class_reason_en": ev["class_reason_en"],
+        "path": paths["path"].to_numpy(), "path_zh": paths["path_zh"].to_numpy(),
+        "path_rule": paths["rule_id"].to_numpy(), "land_supply": alloc["land_supply"].to_numpy(),
+        "energy_quota": alloc["energy_quota"].to_numpy(), "surcharge_total_yuan": alloc["surcharge_total_yuan"].to_numpy(),
     })
     firms["detail"] = details
     _insert(conn, RunFirm, firms)
+    case_cols = [c.name for c in RunCase.__table__.columns if c.name not in ("id", "run_id")]
+    _insert(conn, RunCase, r.cases[case_cols].assign(run_id=run_id))
     u = r.units
     if len(u):
         _insert(conn, RunUnit, pd.DataFrame({

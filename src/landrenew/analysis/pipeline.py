@@ -1,4 +1,4 @@
-"""Compose the analysis steps: overlay → 亩均 evaluation → tags → 连片 units.
+"""Compose the analysis steps: overlay → 亩均 evaluation → tags → 连片 units → disposal → allocation.
 
 Pure: takes a snapshot of the workspace and a policy profile, returns frames and the
 seconds each step took. Nothing here reads or writes files or databases.
@@ -15,6 +15,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from landrenew.analysis.allocation import allocate
+from landrenew.analysis.disposal import recommend, recommend_firms
 from landrenew.analysis.evaluation import evaluate, parcel_classes
 from landrenew.analysis.overlay import overlay
 from landrenew.analysis.tags import summarize_tags, tag_parcels
@@ -39,6 +41,12 @@ class AnalysisResult:
     tags: pd.DataFrame
     unit_of: pd.Series
     units: gpd.GeoDataFrame
+    #: one row per case (a 连片 unit or a single flagged parcel): path, rule, priority, yields
+    cases: pd.DataFrame
+    #: firm-subject paths (散乱污 firms) for tagged firms
+    firm_paths: pd.DataFrame
+    #: differentiated allocation per rated firm: surcharges, land supply, energy quota
+    allocation: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
     #: files written for the run (GeoPackage, Excel, JSON), filled by the run service
     outputs: dict[str, Path] = field(default_factory=dict)
@@ -52,7 +60,13 @@ class AnalysisResult:
                 out[f"tag_{key}"] = int(self.tags[key].sum())
         for cls, n in self.evaluation["class"].value_counts().sort_index().items():
             out[f"class_{cls}"] = int(n)
+        out["cases"] = len(self.cases)
         return out
+
+    def yields(self) -> dict[str, float]:
+        """Projected yield of all recommended cases: 亩 vacated and quota by kind."""
+        cols = ("vacated_mu", "cultivated_mu", "paddy_mu", "grain_kg", "construction_quota_mu", "stock_linkage_mu")
+        return {c: round(float(self.cases[c].sum()), 1) for c in cols if c in self.cases}
 
 
 def run_pipeline(snapshot: Snapshot, profile: Profile, as_of: date, year: int | None = None,
@@ -80,4 +94,8 @@ def run_pipeline(snapshot: Snapshot, profile: Profile, as_of: date, year: int | 
     hits = step("tags", tag_parcels, parcels, over, pclass, links, snapshot.evidence, profile, as_of)
     tags = summarize_tags(hits, len(parcels))
     unit_of, units = step("units", group_units, parcels, over, tags, profile)
-    return AnalysisResult(year, as_of, over, evaluation, pclass, hits, tags, unit_of, units, timings)
+    cases = step("disposal", recommend, parcels, over, tags, hits, pclass, unit_of, units, profile)
+    firm_paths = step("firm_paths", recommend_firms, evaluation, hits, links, profile, parcels=parcels, overlay=over)
+    alloc = step("allocation", allocate, evaluation, profile, snapshot.firms)
+    return AnalysisResult(year, as_of, over, evaluation, pclass, hits, tags, unit_of, units, cases, firm_paths,
+                          alloc, timings)

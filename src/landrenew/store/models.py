@@ -260,6 +260,12 @@ class RunFirm(Base):
     class_reason_zh: Mapped[str | None] = mapped_column(Text)
     class_reason_en: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict] = mapped_column(JSON)
+    path: Mapped[str | None] = mapped_column(String(64))
+    path_zh: Mapped[str | None] = mapped_column(Text)
+    path_rule: Mapped[str | None] = mapped_column(String(64))
+    land_supply: Mapped[str | None] = mapped_column(String(32))
+    energy_quota: Mapped[str | None] = mapped_column(String(32))
+    surcharge_total_yuan: Mapped[float | None] = mapped_column(Float)
 
 
 class RunUnit(Base):
@@ -274,3 +280,34 @@ class RunUnit(Base):
     area_mu: Mapped[float] = mapped_column(Float)
     tags: Mapped[str | None] = mapped_column(Text)
     members: Mapped[str] = mapped_column(Text)
+
+
+class RunCase(Base):
+    """A recommended case of a run: a 连片 unit or a single parcel, its path, priority and yield."""
+
+    __tablename__ = "run_case"
+    __table_args__ = (UniqueConstraint("run_id", "case_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("analysis_run.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[str] = mapped_column(String(32))
+    unit_id: Mapped[int | None] = mapped_column(Integer)
+    n_parcels: Mapped[int] = mapped_column(Integer)
+    parcel_keys: Mapped[str] = mapped_column(Text)
+    district_code: Mapped[str | None] = mapped_column(String(6))
+    area_mu: Mapped[float] = mapped_column(Float)
+    tags: Mapped[str | None] = mapped_column(String(16))
+    matched: Mapped[bool] = mapped_column(Boolean)
+    family: Mapped[str | None] = mapped_column(String(32))
+    path: Mapped[str | None] = mapped_column(String(64))
+    path_zh: Mapped[str | None] = mapped_column(Text)
+    rule_id: Mapped[str | None] = mapped_column(String(64))
+    clause: Mapped[str | None] = mapped_column(Text)
+    reason_zh: Mapped[str | None] = mapped_column(Text)
+    reason_en: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[float] = mapped_column(Float)
+    vacated_mu: Mapped[float] = mapped_column(Float)
+    cultivated_mu: Mapped[float] = mapped_column(Float)
+    paddy_mu: Mapped[float] = mapped_column(Float)
+    grain_kg: Mapped[float] = mapped_column(Float)
+    construction_quota_mu: Mapped[float] = mapped_column(Float)
+    stock_linkage_mu: Mapped[float] = mapped_column(Float)
