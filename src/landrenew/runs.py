@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import subprocess
 import time
@@ -17,10 +16,9 @@ from landrenew.analysis.pipeline import AnalysisResult, Progress, run_pipeline
 from landrenew.outputs import write_outputs
 from landrenew.policy import Profile
 from landrenew.store import Workspace
+from landrenew.store.load import current_user, insert_rows, to_rows
 from landrenew.store.models import AnalysisRun, RunCase, RunFirm, RunParcel, RunTagHit, RunUnit
 from landrenew.store.snapshot import read_snapshot
-
-CHUNK = 20_000
 
 
 def code_version() -> str:
@@ -45,7 +43,7 @@ def analyze(ws: Workspace, profile: Profile, as_of: date | None = None, year: in
         run_id = conn.execute(insert(AnalysisRun.__table__).returning(AnalysisRun.__table__.c.id), [{
             "started_at": datetime.now(UTC), "status": "running", "as_of": as_of, "profile_id": profile.id,
             "profile_version": profile.version, "profile_digest": profile.digest(), "input_hash": "",
-            "code_version": code_version(), "timings": {}, "counts": {}, "user": user or _user(), "note": note,
+            "code_version": code_version(), "timings": {}, "counts": {}, "user": user or current_user(), "note": note,
         }]).scalar_one()
     try:
         progress("snapshot")
@@ -78,21 +76,8 @@ def analyze(ws: Workspace, profile: Profile, as_of: date | None = None, year: in
     return run_id, result
 
 
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "unknown"
-
-
-def _rows(df: pd.DataFrame) -> list[dict]:
-    return df.astype(object).where(df.notna(), None).to_dict("records")
-
-
 def _insert(conn: Connection, model: type, df: pd.DataFrame) -> None:
-    rows = _rows(df)
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(insert(model.__table__), rows[start:start + CHUNK])
+    insert_rows(conn, model.__table__, to_rows(df))
 
 
 def _store_results(conn: Connection, run_id: int, parcels: pd.DataFrame, r: AnalysisResult) -> None:

@@ -65,16 +65,17 @@ def write_batch(engine: Engine, info: BatchInfo, records: pd.DataFrame, issues: 
             "rows_read": info.rows_read, "rows_loaded": len(records), "rows_rejected": info.rows_read - len(records),
             "warnings": int((issues["severity"] == "warning").sum()),
             "repairs": int((issues["severity"] == "repaired").sum()),
-            "loaded_at": datetime.now(UTC), "user": info.user or _user(), "profile_id": info.profile_id,
+            "loaded_at": datetime.now(UTC), "user": info.user or current_user(), "profile_id": info.profile_id,
             "note": info.note,
         }]).scalar_one()
         kept = issues[issues["severity"] != "error"].assign(batch_id=batch_id)
-        _insert(conn, IngestIssue.__table__, _records(kept))
+        insert_rows(conn, IngestIssue.__table__, to_rows(kept))
         WRITERS[info.kind](conn, batch_id, records, info)
     return batch_id
 
 
-def _user() -> str:
+def current_user() -> str:
+    """The login name of whoever runs the command (``unknown`` when there is none)."""
     try:
         return getpass.getuser()
     except Exception:  # no login name in some containers
@@ -97,7 +98,7 @@ def _geometry_columns(records: pd.DataFrame, dialect: str) -> pd.DataFrame:
                          "maxy": bounds[:, 3]}, index=records.index)
 
 
-def _records(df: pd.DataFrame) -> list[dict]:
+def to_rows(df: pd.DataFrame) -> list[dict]:
     """Rows as dicts with Python scalars (None for missing, date for datetimes)."""
     out = df.astype(object).where(df.notna(), None)
     for c in df.columns:
@@ -106,7 +107,8 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return out.to_dict("records")
 
 
-def _insert(conn: Connection, table: Table, rows: list[dict]) -> None:
+def insert_rows(conn: Connection, table: Table, rows: list[dict]) -> None:
+    """Insert ``rows`` in chunks (executemany)."""
     for start in range(0, len(rows), CHUNK):
         conn.execute(insert(table), rows[start:start + CHUNK])
 
@@ -124,7 +126,7 @@ def _write_parcels(conn: Connection, batch_id: int, records: pd.DataFrame, info:
     cols = [c.name for c in table.columns if c.name in records.columns and c.name != "geom"]
     df = pd.concat([pd.DataFrame(records[cols]), _geometry_columns(records, conn.dialect.name)], axis=1)
     df = df.loc[:, ~df.columns.duplicated()].assign(key=keys.to_numpy(), batch_id=batch_id)
-    _insert(conn, table, _records(df))
+    insert_rows(conn, table, to_rows(df))
 
 
 def _write_layer(conn: Connection, batch_id: int, records: pd.DataFrame, info: BatchInfo) -> None:
@@ -132,7 +134,7 @@ def _write_layer(conn: Connection, batch_id: int, records: pd.DataFrame, info: B
     conn.execute(delete(table).where(table.c.layer_kind == info.layer_kind))
     cols = ["feature_id", "name", "district_code", "area_m2"]
     df = pd.concat([pd.DataFrame(records[cols]), _geometry_columns(records, conn.dialect.name)], axis=1)
-    _insert(conn, table, _records(df.assign(layer_kind=info.layer_kind, batch_id=batch_id)))
+    insert_rows(conn, table, to_rows(df.assign(layer_kind=info.layer_kind, batch_id=batch_id)))
 
 
 def _write_firms(conn: Connection, batch_id: int, records: pd.DataFrame, info: BatchInfo) -> None:
@@ -142,10 +144,10 @@ def _write_firms(conn: Connection, batch_id: int, records: pd.DataFrame, info: B
             for t in (firm, link):
                 conn.execute(delete(t).where(t.c.year == year, t.c.uscc.in_(chunk)))
     cols = [c.name for c in firm.columns if c.name in records.columns]
-    _insert(conn, firm, _records(records[cols].assign(batch_id=batch_id)))
+    insert_rows(conn, firm, to_rows(records[cols].assign(batch_id=batch_id)))
     links = records[["uscc", "year", "parcel_codes"]].dropna(subset=["parcel_codes"])
     links = links.assign(parcel_code=links["parcel_codes"].str.split(";")).explode("parcel_code")
-    _insert(conn, link, _records(links[["uscc", "year", "parcel_code"]].assign(batch_id=batch_id)))
+    insert_rows(conn, link, to_rows(links[["uscc", "year", "parcel_code"]].assign(batch_id=batch_id)))
 
 
 def _write_evidence(conn: Connection, batch_id: int, records: pd.DataFrame, info: BatchInfo) -> None:
@@ -169,10 +171,10 @@ def _write_evidence(conn: Connection, batch_id: int, records: pd.DataFrame, info
         "area_m2": records.get("area_m2"), "batch_id": batch_id,
     }, index=records.index)
     df = pd.concat([base, _geometry_columns(records, conn.dialect.name)], axis=1)
-    rows = _records(df)
+    rows = to_rows(df)
     for r, a in zip(rows, attr_json, strict=True):
         r["attrs"] = a
-    _insert(conn, table, rows)
+    insert_rows(conn, table, rows)
 
 
 WRITERS = {"parcels": _write_parcels, "layer": _write_layer, "firms": _write_firms,
