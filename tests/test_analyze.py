@@ -134,7 +134,7 @@ def test_whatif_overrides_are_validated_like_a_profile(profile):
 
 def test_whatif_command_reports_changes_and_refuses_bad_overrides(city):
     ok = CliRunner().invoke(cli.app, ["whatif", "--set", "land.plot_ratio.industrial:floor=1.0", "-w", str(city.path)])
-    assert ok.exit_code == 0 and "nothing was stored" in ok.output
+    assert ok.exit_code == 0 and "nothing was stored" in ok.output and "vacated_mu" in ok.output
     bad = CliRunner().invoke(cli.app, ["whatif", "--set", "nonsense", "-w", str(city.path)])
     assert bad.exit_code == 1
 

@@ -343,7 +343,7 @@ def whatif(
     except (OverrideError, ProfileError) as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from exc
-    base, alt = w.base.counts(), w.alt.counts()
+    base, alt = {**w.base.counts(), **w.base.yields()}, {**w.alt.counts(), **w.alt.yields()}
     print_frame(pd.DataFrame([(k, base.get(k, 0), alt.get(k, 0), alt.get(k, 0) - base.get(k, 0))
                               for k in dict.fromkeys([*base, *alt])],
                              columns=["指标 measure", "现行 current", "情景 what-if", "变化 change"]),
