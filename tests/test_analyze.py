@@ -116,6 +116,7 @@ def test_whatif_lower_plot_ratio_floor_only_removes_parcels_from_the_low_list(ci
     assert lists.loc["低", "left"] > 0 and lists.loc["低", "entered"] == 0
     assert (lists.drop(index="低")[["entered", "left"]] == 0).all().all()
     assert w.comparison.firms.empty
+    assert len(w.comparison.paths) > 0  # parcels leaving the low list lose or change their path
     with city.engine.connect() as conn:  # nothing stored
         assert conn.execute(text("SELECT COUNT(*) FROM analysis_run WHERE note = 'what-if'")).scalar_one() == 0
 

@@ -371,7 +371,7 @@ def runs_diff(
     limit: Annotated[int, typer.Option(help="每类最多列出 rows to list per table")] = 30,
     workspace: WorkspaceOpt = None, db: DbOpt = None,
 ) -> None:
-    """比较两个批次 Parcels that entered or left each list, firms whose class changed."""
+    """比较两个批次 Parcels that entered or left each list, firms whose class or path changed."""
     from landrenew.compare import diff_runs
 
     try:
@@ -392,6 +392,9 @@ def _print_comparison(c: object, a: str, b: str, limit: int) -> None:
     print_frame(c.transitions.reset_index().rename(columns={"class_a": f"{a} \\ {b}"}), "亩均分类转移 class transitions")
     if len(c.firms):
         print_frame(c.firms.head(limit), f"分类变化企业 firms whose class changed（{len(c.firms):,}，列前 {limit}）")
+    if len(c.paths):
+        moves = c.paths.groupby(["path_a", "path_b"]).size().rename("宗地数 parcels").reset_index()
+        print_frame(moves.rename(columns={"path_a": a, "path_b": b}), f"处置路径变化 path changes（{len(c.paths):,} 宗）")
 
 
 def _safe_url(url: str) -> str:

@@ -1,4 +1,4 @@
-"""Compare two analyses: who entered or left each list, whose class changed.
+"""Compare two analyses: who entered or left each list, whose class or recommended path changed.
 
 Works on stored runs (`diff_runs`) and on in-memory results (`diff_results`, used by what-if).
 """
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from landrenew.store.models import AnalysisRun, RunFirm, RunParcel
+from landrenew.store.models import AnalysisRun, RunCase, RunFirm, RunParcel
 
 TAGS = "危污乱散低"
 
@@ -27,10 +27,21 @@ class Comparison:
     firms: pd.DataFrame
     #: firm class transitions: rows = class in A, columns = class in B
     transitions: pd.DataFrame
+    #: parcels whose recommended path changed: parcel_key, path_a, path_b
+    paths: pd.DataFrame
 
 
-def compare(tags_a: pd.Series, tags_b: pd.Series, firms_a: pd.DataFrame, firms_b: pd.DataFrame) -> Comparison:
-    """``tags_*``: tag string ("污散低") by parcel key; ``firms_*``: uscc, name, class."""
+def parcel_paths(cases: pd.DataFrame) -> pd.Series:
+    """Each parcel's recommended path (path_zh) from a case table with ';'-joined parcel_keys."""
+    keys = cases["parcel_keys"].str.split(";")
+    exploded = cases.assign(parcel_key=keys).explode("parcel_key")
+    return exploded.set_index("parcel_key")["path_zh"]
+
+
+def compare(tags_a: pd.Series, tags_b: pd.Series, firms_a: pd.DataFrame, firms_b: pd.DataFrame,
+            paths_a: pd.Series | None = None, paths_b: pd.Series | None = None) -> Comparison:
+    """``tags_*``: tag string ("污散低") by parcel key; ``firms_*``: uscc, name, class;
+    ``paths_*``: recommended path by parcel key (see :func:`parcel_paths`)."""
     def long(tags: pd.Series) -> pd.DataFrame:
         t = tags[tags.fillna("") != ""]
         exploded = t.map(list).explode()
@@ -48,8 +59,12 @@ def compare(tags_a: pd.Series, tags_b: pd.Series, firms_a: pd.DataFrame, firms_b
                                                  suffixes=("_a", "_b"))
     changed = f[f["class_a"].fillna("—") != f["class_b"].fillna("—")]
     transitions = pd.crosstab(f["class_a"].fillna("—"), f["class_b"].fillna("—"))
+    paths = pd.DataFrame(columns=["parcel_key", "path_a", "path_b"])
+    if paths_a is not None and paths_b is not None:
+        p = pd.concat([paths_a.rename("path_a"), paths_b.rename("path_b")], axis=1).fillna("—")
+        paths = p[p["path_a"] != p["path_b"]].rename_axis("parcel_key").reset_index()
     return Comparison(lists.reset_index(), parcels[parcels["change"] != "same"].reset_index(drop=True),
-                      changed.reset_index(drop=True), transitions)
+                      changed.reset_index(drop=True), transitions, paths)
 
 
 def diff_runs(engine: Engine, a: int, b: int) -> Comparison:
@@ -65,5 +80,8 @@ def diff_runs(engine: Engine, a: int, b: int) -> Comparison:
                                           .where(RunParcel.run_id == run)).all(), columns=["parcel_key", "tags"])
             f = pd.DataFrame(conn.execute(select(RunFirm.uscc, RunFirm.name, RunFirm.firm_class)
                                           .where(RunFirm.run_id == run)).all(), columns=["uscc", "name", "class"])
-            frames.append((p.set_index("parcel_key")["tags"], f))
-    return compare(frames[0][0], frames[1][0], frames[0][1], frames[1][1])
+            c = pd.DataFrame(conn.execute(select(RunCase.parcel_keys, RunCase.path_zh)
+                                          .where(RunCase.run_id == run)).all(), columns=["parcel_keys", "path_zh"])
+            frames.append((p.set_index("parcel_key")["tags"], f, parcel_paths(c)))
+    (ta, fa, pa), (tb, fb, pb) = frames
+    return compare(ta, tb, fa, fb, pa, pb)

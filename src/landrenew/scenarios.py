@@ -14,7 +14,7 @@ from datetime import date
 import yaml
 
 from landrenew.analysis.pipeline import AnalysisResult, run_pipeline
-from landrenew.compare import Comparison, compare
+from landrenew.compare import Comparison, compare, parcel_paths
 from landrenew.policy import Profile, parse_profile
 from landrenew.store.snapshot import Snapshot
 
@@ -80,4 +80,5 @@ def whatif(snapshot: Snapshot, profile: Profile, overrides: list[str], as_of: da
     def tags(r: AnalysisResult) -> object:
         return r.tags["tags"].set_axis(keys)
 
-    return WhatIf(base, alt, compare(tags(base), tags(alt), base.evaluation, alt.evaluation), overrides)
+    return WhatIf(base, alt, compare(tags(base), tags(alt), base.evaluation, alt.evaluation,
+                                     parcel_paths(base.cases), parcel_paths(alt.cases)), overrides)
