@@ -172,3 +172,17 @@ def test_components_match_a_reference(case):
     a = np.array([e[0] for e in edges], dtype=np.int64)
     b = np.array([e[1] for e in edges], dtype=np.int64)
     assert components(n, a, b).tolist() == _reference(n, edges)
+
+
+def test_idle_or_illegal_parcels_are_never_grouped_with_their_neighbours(profile):
+    """land.consolidation exclude_rules: idle, illegal and unsupplied land is decided parcel by parcel
+    (部令第53号, 增存挂钩), so three touching flagged parcels, the middle one idle, give no unit."""
+    side = 100.0
+    parcels, overlay, tagged = scenario([box(0, 0, side), box(side, 0, side), box(2 * side, 0, side)],
+                                        ["low", "low", "low"])
+    tagged["rule_ids"] = ["tag.low.plot_ratio", "tag.low.idle_land;land.idle.fee", "tag.low.plot_ratio"]
+    unit_id, table = units(profile, parcels, overlay, tagged)
+    assert unit_id.nunique() == 3 and (table["n_parcels"] == 1).all()
+    tagged["rule_ids"] = ["tag.low.plot_ratio"] * 3
+    unit_id, table = units(profile, parcels, overlay, tagged)
+    assert unit_id.nunique() == 1

@@ -40,6 +40,15 @@ def unit_params(profile: Profile, max_gap_m: float | None = None,
     return float(gap), float(least), getattr(rule, "id", None)  # type: ignore[arg-type]
 
 
+def _solo(tagged: pd.DataFrame, profile: Profile) -> np.ndarray:
+    """Per parcel: hit by one of the consolidation rule's ``exclude_rules``."""
+    exclude = set(profile.land_rules.consolidation.params.exclude_rules)
+    if not exclude or "rule_ids" not in tagged:
+        return np.zeros(len(tagged), dtype=bool)
+    hits = tagged["rule_ids"].fillna("").astype(str).reset_index(drop=True).str.split(";").explode()
+    return hits.isin(exclude).groupby(level=0).any().reindex(range(len(tagged)), fill_value=False).to_numpy(bool)
+
+
 def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Connected components of ``n`` nodes with edges (a[i], b[i]), vectorised union-find.
 
@@ -102,6 +111,8 @@ def group_units(
     tree = shapely.STRtree(np.asarray(planar, dtype=object))
     a, b = tree.query(np.asarray(planar, dtype=object), predicate="dwithin", distance=gap)
     keep = a < b
+    solo = _solo(tagged, profile)[pos]  # decided parcel by parcel (legal status), never grouped
+    keep &= ~(solo[a] | solo[b])
     root = components(m, a[keep], b[keep])
     comp_n = np.bincount(root, minlength=m)
     comp_area = np.bincount(root, weights=area, minlength=m)

@@ -804,6 +804,8 @@ class ControlLayers(Rule):
 class ConsolidationParams(Strict):
     max_gap_m: Annotated[float, Field(ge=0)] = Field(description="flagged parcels this close form one unit")
     min_unit_mu: Annotated[float, Field(ge=0)] = Field(description="smaller units dissolve into single cases")
+    exclude_rules: list[RuleId] = Field(
+        default_factory=list, description="parcels hit by these rules are decided case by case, never grouped")
 
 
 class Consolidation(Rule):
