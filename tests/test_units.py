@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from conftest import ORIGIN_4549
 from landrenew.analysis.tags import summarize_tags, tag_parcels
-from landrenew.analysis.units import UNIT_COLUMNS, components, group_units
+from landrenew.analysis.units import UNIT_COLUMNS, components, group_units, unit_geometries
 from landrenew.codes.parcel_code import make_parcel_code
 from landrenew.geo.area import M2_PER_MU
 
@@ -186,3 +186,13 @@ def test_idle_or_illegal_parcels_are_never_grouped_with_their_neighbours(profile
     tagged["rule_ids"] = ["tag.low.plot_ratio"] * 3
     unit_id, table = units(profile, parcels, overlay, tagged)
     assert unit_id.nunique() == 1
+
+
+def test_unit_geometries_are_the_union_of_members(profile):
+    """The shapes the outputs draw: two touching 100 m squares → one 20,000 m² polygon."""
+    side = 100.0
+    parcels, overlay, tagged = scenario([box(0, 0, side), box(side, 0, side)], ["low", "low"])
+    unit_id, table = units(profile, parcels, overlay, tagged, geometry=False)
+    assert table.geometry.isna().all()
+    shapes = unit_geometries(parcels, unit_id)
+    assert len(shapes) == 1 and shapes.to_crs("EPSG:4549").area.iloc[0] == pytest.approx(20_000, rel=1e-4)

@@ -10,6 +10,7 @@ import pandas as pd
 import xlsxwriter
 
 from landrenew.analysis.pipeline import AnalysisResult
+from landrenew.analysis.units import unit_geometries
 from landrenew.intake.schema import KINDS
 from landrenew.store.snapshot import Snapshot
 
@@ -74,11 +75,13 @@ def write_outputs(run_id: int, snapshot: Snapshot, r: AnalysisResult, meta: dict
     flagged.rename(columns=PARCEL_HEADERS).to_file(paths["gpkg"], layer="标注地块", driver="GPKG")
     classed = parcels[parcels["class"].notna()]
     classed.rename(columns=PARCEL_HEADERS).to_file(paths["gpkg"], layer="亩均分类地块", driver="GPKG")
+    shapes = unit_geometries(snapshot.parcels, r.unit_of)
     if len(r.units):
-        units = r.units[[c for c in (*UNIT_HEADERS, "geometry") if c in r.units.columns]]
-        units.assign(tags=units["tags"].astype(str)).rename(columns=UNIT_HEADERS).to_file(
-            paths["gpkg"], layer="连片单元", driver="GPKG")
-    cases = _case_geometries(r, parcels)
+        units = pd.DataFrame(r.units[[c for c in UNIT_HEADERS if c in r.units.columns]])
+        units = gpd.GeoDataFrame(units.assign(tags=units["tags"].astype(str)),
+                                 geometry=shapes.reindex(units["unit_id"]).to_numpy(), crs=parcels.crs)
+        units.rename(columns=UNIT_HEADERS).to_file(paths["gpkg"], layer="连片单元", driver="GPKG")
+    cases = _case_geometries(r, parcels, shapes)
     if len(cases):
         cases.rename(columns=CASE_HEADERS).to_file(paths["gpkg"], layer="处置建议", driver="GPKG")
     _write_workbook(paths["xlsx"], flagged, r, meta)
@@ -88,10 +91,9 @@ def write_outputs(run_id: int, snapshot: Snapshot, r: AnalysisResult, meta: dict
     return paths
 
 
-def _case_geometries(r: AnalysisResult, parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _case_geometries(r: AnalysisResult, parcels: gpd.GeoDataFrame, unit_geom: gpd.GeoSeries) -> gpd.GeoDataFrame:
     """Each case with its shape: the unit's union, or the single parcel's polygon."""
     cases = r.cases[[c for c in CASE_HEADERS if c in r.cases.columns]]
-    unit_geom = r.units.set_index("unit_id").geometry if len(r.units) else gpd.GeoSeries(dtype="geometry")
     parcel_geom = parcels.set_index("parcel_key").geometry
     first_key = cases["parcel_keys"].str.split(";").str[0]
     geom = unit_geom.reindex(cases["unit_id"]).to_numpy()

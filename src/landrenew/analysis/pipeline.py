@@ -93,7 +93,7 @@ def run_pipeline(snapshot: Snapshot, profile: Profile, as_of: date, year: int | 
     pclass = step("parcel_classes", parcel_classes, evaluation, links, area_mu)
     hits = step("tags", tag_parcels, parcels, over, pclass, links, snapshot.evidence, profile, as_of)
     tags = summarize_tags(hits, len(parcels))
-    unit_of, units = step("units", group_units, parcels, over, tags, profile)
+    unit_of, units = step("units", group_units, parcels, over, tags, profile, geometry=False)
     cases = step("disposal", recommend, parcels, over, tags, hits, pclass, unit_of, units, profile)
     firm_paths = step("firm_paths", recommend_firms, evaluation, hits, links, profile, parcels=parcels, overlay=over)
     alloc = step("allocation", allocate, evaluation, profile, snapshot.firms)

@@ -82,6 +82,7 @@ def group_units(
     *,
     max_gap_m: float | None = None,
     min_unit_mu: float | None = None,
+    geometry: bool = True,
 ) -> tuple[pd.Series, gpd.GeoDataFrame]:
     """Group flagged parcels into 连片 units.
 
@@ -94,7 +95,8 @@ def group_units(
     ``contiguous`` (more than one parcel), ``area_mu``, ``district_codes`` (';'-joined),
     ``tags`` (mix, e.g. "危1 低3"), ``members`` (';'-joined parcel keys), one
     ``n_<tag key>`` count per tag of the profile, and ``geometry`` (the union, in the
-    parcels' CRS).
+    parcels' CRS; empty with ``geometry=False`` — the pipeline leaves shapes to the outputs,
+    see :func:`unit_geometries`).
     """
     gap, least, _ = unit_params(profile, max_gap_m, min_unit_mu)
     n = len(parcels)
@@ -151,7 +153,7 @@ def group_units(
     table["tags"] = pd.Series(mix, dtype=object).str.strip().to_numpy(object)
     for k, c in counts.items():
         table[k] = c
-    table["geometry"] = _unions(local, geoms.values, n_units)
+    table["geometry"] = _unions(local, geoms.values, n_units) if geometry else None
     table = table[UNIT_COLUMNS + list(counts) + ["geometry"]]
     return unit_id, gpd.GeoDataFrame(table, geometry="geometry", crs=parcels.crs)
 
@@ -171,6 +173,15 @@ def _joined(group: np.ndarray, values: np.ndarray, n_groups: int, *, unique: boo
     parts = np.where(first, "", ";").astype(object) + v
     out[g[first]] = np.add.reduceat(parts, np.flatnonzero(first))
     return out
+
+
+def unit_geometries(parcels: gpd.GeoDataFrame, unit_id: pd.Series) -> gpd.GeoSeries:
+    """The shape of each unit (union of its members), indexed by unit id, in the parcels' CRS."""
+    has = unit_id.notna().to_numpy()
+    ids = unit_id[has].to_numpy(dtype=np.int64)
+    uniq, local = np.unique(ids, return_inverse=True)
+    shapes = _unions(local.ravel(), parcels.geometry.values[has], len(uniq))
+    return gpd.GeoSeries(shapes, index=pd.Index(uniq, name="unit_id"), crs=parcels.crs)
 
 
 def _unions(group: np.ndarray, geoms: Any, n_groups: int) -> np.ndarray:
