@@ -320,7 +320,7 @@ def evaluate(firms: pd.DataFrame, profile: Profile, year: int | None = None, *,
         need = ~has_prev & rated
         if need.any():
             where = cur.loc[need, list(bm.scope)].drop_duplicates()
-            scopes = sorted("/".join(map(str, t)) for t in where.itertuples(index=False))
+            scopes = sorted(where.astype(str).agg("/".join, axis=1))
             if fallback == "error":
                 raise ValueError(f"no benchmark for {k} from {bench_year} in scope(s) {scopes}")
             notes.append({
