@@ -25,11 +25,11 @@ How a unit combines its members' facts
 
 Derived conditions (the workspace has no planned-use or rectifiability data)
 ----------------------------------------------------------------------------
-* ``reclaimable`` (per parcel): construction land (of the ``reclaimable_land_use`` selector,
-  else ``land_rules.reclaimable.params.land_use`` once the profile has it) in agricultural
+* ``reclaimable`` (per parcel): construction land (of ``land_rules.reclaimable.params.land_use``,
+  or the ``reclaimable_land_use`` override) in agricultural
   space, less than ``space_min_share`` inside the urban development boundary, and with no hit
-  of the ``reclaim_exclude_rules`` (else ``land_rules.reclaimable.params.exclude_rules``, e.g.
-  contaminated sites). A parcel without a space (no geometry) is unknown.
+  of ``land_rules.reclaimable.params.exclude_rules`` (e.g. contaminated sites; the
+  ``reclaim_exclude_rules`` override). A parcel without a space (no geometry) is unknown.
 * ``conforms_to_plan`` (per parcel, at the level of 三区三线): false when at least
   ``space_min_share`` of it lies in the layers of ecological or agricultural space (red line,
   permanent basic farmland), where construction is barred; true in urban space (inside the
@@ -65,9 +65,8 @@ From the quota rules named by the winning rule's ``yields_quota`` (plus ``extra_
 than quantity is not estimated, 0); ``quota.stock_linkage`` → ``stock_linkage_mu`` = case 亩 ×
 ``quota_per_unsupplied_mu`` or ``quota_per_idle_mu`` (by the kind of the tag / land rule the
 disposal rule names; the district-level supply-rate floor is not applied per case).
-``vacated_mu`` (腾退空间) = case 亩 for rules that vacate: ``params.vacates`` once the schema
-has it, else the ``vacating_rules`` keyword, else rules yielding linkage or balance quota
-(land reclaimed or restored is cleared by definition).
+``vacated_mu`` (腾退空间) = case 亩 for rules whose ``params.vacates`` is true (or named by the
+``vacating_rules`` override).
 """
 
 from __future__ import annotations
@@ -161,22 +160,15 @@ def _settings(profile: Profile, *, reclaimable_land_use: LandUseSelector | Mappi
     park_kind = park_kind or cl.layers.get("industrial_park")
     line_kind = cl.layers.get("industrial_line")
     spaces = cl.spaces
-    # land.reclaimable once the profile has it (see the module docstring); keywords first
-    own: Any = getattr(getattr(profile.land_rules, "reclaimable", None), "params", None)
-    selector = reclaimable_land_use if reclaimable_land_use is not None else getattr(own, "land_use", None)
+    # the profile's land.reclaimable and params.vacates, unless overridden by keyword
+    own = profile.land_rules.reclaimable.params
+    selector = reclaimable_land_use if reclaimable_land_use is not None else own.land_use
     if isinstance(selector, Mapping):
         selector = LandUseSelector(**selector)
     if reclaim_exclude_rules is None:
-        reclaim_exclude_rules = list(getattr(own, "exclude_rules", None) or [])
+        reclaim_exclude_rules = list(own.exclude_rules)
     rules = profile.disposal.rules
-    declared = {r.id for r in rules if getattr(r.params, "vacates", False)}
-    if vacating_rules is not None:
-        vacating = frozenset(vacating_rules)
-    elif declared or any(hasattr(r.params, "vacates") for r in rules):
-        vacating = frozenset(declared)
-    else:  # derived: land reclaimed or restored is cleared
-        clearing = {profile.quota.linkage.id} | {b.id for b in profile.quota.balance}
-        vacating = frozenset(r.id for r in rules if clearing & set(r.params.yields_quota))
+    vacating = frozenset(vacating_rules if vacating_rules is not None else (r.id for r in rules if r.params.vacates))
     for rid in [*(reclaim_exclude_rules or ()), *(extra_yields or {})]:
         if not profile.has_rule(rid):
             raise KeyError(f"no rule {rid!r} in profile {profile.id}")
@@ -864,10 +856,10 @@ def recommend(
         conforms_to_plan, rectifiable: per parcel (parcels' index), True / False / NA; override
             the derived value where given.
         planned_use: per parcel, the planned-use key (e.g. ``commercial``) where known.
-        reclaimable_land_use: land-use codes fit for reclamation (stand-in for a profile key).
-        reclaim_exclude_rules: tag rules whose hit makes a parcel unfit for farmland.
-        vacating_rules: disposal rule ids whose path vacates the land (stand-in).
-        extra_yields: disposal rule id → further quota rule ids it yields (stand-in).
+        reclaimable_land_use: overrides ``land_rules.reclaimable.params.land_use``.
+        reclaim_exclude_rules: overrides ``land_rules.reclaimable.params.exclude_rules``.
+        vacating_rules: overrides the disposal rules' ``params.vacates``.
+        extra_yields: disposal rule id → further quota rule ids it yields (added to ``yields_quota``).
         balance_per_mu: balance kind → per-亩 factor, overriding the profile's ``per_mu``.
 
     Returns:
