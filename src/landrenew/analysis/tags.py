@@ -53,9 +53,6 @@ HIT_COLUMNS = [
     "parcel_index", "parcel_key", "tag", "tag_key", "rule_id", "clause", "evidence_kind",
     "evidence_id", "value", "threshold", "note_zh", "note_en", "matched_by",
 ]
-#: evidence list kind of the idle-land list (intake kind ``idle``) until the profile names it
-DEFAULT_IDLE_SOURCE = "idle"
-
 _MATCH_NOTE = {
     "parcel_code": ("按宗地代码匹配。", " Matched by parcel code."),
     "uscc": ("按统一社会信用代码经企业—宗地关联匹配。", " Matched by USCC through the firm–parcel links."),
@@ -598,10 +595,8 @@ def tag_parcels(
     index = parcels.index.to_numpy()
     parcels = parcels.reset_index(drop=True)
     overlay = overlay.reset_index(drop=True)
-    if idle_source is None:
-        named = [getattr(r.params, "source", None) for _, r in profile.tag_rules()
-                 if isinstance(r, IdleLandRule)]
-        idle_source = next((s for s in named if s), DEFAULT_IDLE_SOURCE)
+    if idle_source is None:  # the idle-land rule names its list; a profile without one reads none
+        idle_source = next((r.params.source for _, r in profile.tag_rules() if isinstance(r, IdleLandRule)), "")
     ctx = TagContext(parcels=parcels, overlay=overlay, parcel_class=parcel_class,
                      firm_parcels=firm_parcels, evidence=evidence, profile=profile,
                      as_of=pd.Timestamp(as_of), link_year=link_year, idle_source=idle_source)

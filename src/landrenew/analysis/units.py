@@ -25,19 +25,12 @@ UNIT_COLUMNS = ["unit_id", "n_parcels", "contiguous", "area_mu", "district_codes
 
 
 def unit_params(profile: Profile, max_gap_m: float | None = None,
-                min_unit_mu: float | None = None) -> tuple[float, float, str | None]:
-    """(gap, minimum area, rule id): keyword arguments first, else ``land_rules.consolidation``."""
-    rule: Any = getattr(profile.land_rules, "consolidation", None)
-    params = getattr(rule, "params", None)
-    gap = max_gap_m if max_gap_m is not None else getattr(params, "max_gap_m", None)
-    least = min_unit_mu if min_unit_mu is not None else getattr(params, "min_unit_mu", None)
-    missing = [k for k, v in (("max_gap_m", gap), ("min_unit_mu", least)) if v is None]
-    if missing:
-        raise ValueError(
-            f"profile {profile.id} has no land_rules.consolidation.params.{' / '.join(missing)}; "
-            f"pass {', '.join(m + '=' for m in missing)} (配置缺少连片单元参数)"
-        )
-    return float(gap), float(least), getattr(rule, "id", None)  # type: ignore[arg-type]
+                min_unit_mu: float | None = None) -> tuple[float, float, str]:
+    """(gap, minimum area, rule id) of ``land_rules.consolidation``; keyword arguments override."""
+    rule = profile.land_rules.consolidation
+    gap = max_gap_m if max_gap_m is not None else rule.params.max_gap_m
+    least = min_unit_mu if min_unit_mu is not None else rule.params.min_unit_mu
+    return float(gap), float(least), rule.id
 
 
 def _solo(tagged: pd.DataFrame, profile: Profile) -> np.ndarray:
