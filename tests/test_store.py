@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pandas as pd
 import pytest
 import shapely
 from alembic.autogenerate import compare_metadata
@@ -74,6 +75,22 @@ def test_snapshot_reads_back_what_was_loaded_with_a_stable_hash(ws, profile, tmp
     assert read_snapshot(ws.engine).input_hash == snap.input_hash
     load_file(ws, profile, "parcels", parcels)  # a new batch replaces the rows: new data state
     assert read_snapshot(ws.engine).input_hash != snap.input_hash
+
+
+def test_snapshot_cache_returns_the_same_frames_until_the_data_changes(ws, profile, tmp_path):
+    parcels, firms = tmp_path / "parcels.gpkg", tmp_path / "firms.xlsx"
+    parcel_frame(4).to_file(parcels)
+    firm_frame(3).to_excel(firms, index=False)
+    load_file(ws, profile, "parcels", parcels)
+    load_file(ws, profile, "firms", firms)
+    fresh = read_snapshot(ws.engine, ws.cache_dir)
+    cached = read_snapshot(ws.engine, ws.cache_dir)
+    assert (ws.cache_dir / fresh.input_hash / "done").exists()
+    for name in ("parcels", "layers", "firms", "firm_parcels", "evidence"):
+        pd.testing.assert_frame_equal(getattr(cached, name), getattr(fresh, name), check_dtype=False)
+    load_file(ws, profile, "firms", firms)  # a new batch: new data state, no stale cache
+    assert read_snapshot(ws.engine, ws.cache_dir).input_hash != fresh.input_hash
+    assert len(list(ws.cache_dir.iterdir())) == 1  # only the current state is kept
 
 
 @pytest.mark.skipif(not PG_URL, reason="LANDRENEW_TEST_DATABASE_URL not set (.ci/run sets it)")

@@ -274,7 +274,7 @@ def whatif(
     ws = Workspace.open(workspace, db)
     try:
         with console.status("情景推演 what-if: two analyses in memory …"):
-            w = run_whatif(read_snapshot(ws.engine), load_profile(profile), set_,
+            w = run_whatif(read_snapshot(ws.engine, ws.cache_dir), load_profile(profile), set_,
                            date.fromisoformat(as_of) if as_of else date.today(), year)
     except (OverrideError, ProfileError) as exc:
         console.print(f"[red]{exc}[/]")

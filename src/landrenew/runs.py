@@ -48,7 +48,7 @@ def analyze(ws: Workspace, profile: Profile, as_of: date | None = None, year: in
     try:
         progress("snapshot")
         t = time.perf_counter()
-        snapshot = read_snapshot(ws.engine)
+        snapshot = read_snapshot(ws.engine, ws.cache_dir)
         read_s = time.perf_counter() - t
         result = run_pipeline(snapshot, profile, as_of, year, progress)
         progress("store")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -38,19 +41,66 @@ class Snapshot:
     input_hash: str
 
 
-def read_snapshot(engine: Engine) -> Snapshot:
-    """Read parcels, control layers, firm-years, firm–parcel links and evidence in one transaction."""
+FRAMES = ("parcels", "layers", "firms", "firm_parcels", "evidence")
+_TABLES = {"parcels": Parcel, "layers": ControlFeature, "firms": FirmYear, "firm_parcels": FirmParcel,
+           "evidence": Evidence}
+_GEO = {"parcels", "layers", "evidence"}
+_SKIP = ("id", "minx", "miny", "maxx", "maxy")
+
+
+def input_hash(conn: Connection) -> str:
+    """SHA-256 of the ingest batches (id and file hash) whose rows are in the store now."""
+    ids: set[int] = set()
+    for model in _TABLES.values():
+        ids |= {int(b) for b in conn.execute(select(model.batch_id).distinct()).scalars()}
+    hashes = conn.execute(select(IngestBatch.id, IngestBatch.file_sha256)
+                          .where(IngestBatch.id.in_(sorted(ids))).order_by(IngestBatch.id)).all()
+    return hashlib.sha256("\n".join(f"{i}:{h}" for i, h in hashes).encode()).hexdigest()
+
+
+def read_snapshot(engine: Engine, cache_dir: Path | None = None) -> Snapshot:
+    """Read parcels, control layers, firm-years, firm–parcel links and evidence in one transaction.
+
+    With ``cache_dir`` the frames are kept as Parquet files named by the input hash, so the
+    next read of unchanged data (another run, a what-if) skips the database.
+    """
     with engine.connect() as conn, conn.begin():
-        parcels = _read_geo(conn, Parcel.__table__, exclude=("id", "minx", "miny", "maxx", "maxy"))
-        layers = _read_geo(conn, ControlFeature.__table__, exclude=("id", "minx", "miny", "maxx", "maxy"))
-        firms = _read(conn, FirmYear.__table__, exclude=("id",))
-        links = _read(conn, FirmParcel.__table__, exclude=("id",))
-        evidence = _read_geo(conn, Evidence.__table__, exclude=("id", "minx", "miny", "maxx", "maxy"))
-        batch_ids = sorted({int(b) for df in (parcels, layers, firms, links, evidence) for b in df["batch_id"].unique()})
-        hashes = conn.execute(select(IngestBatch.id, IngestBatch.file_sha256)
-                              .where(IngestBatch.id.in_(batch_ids)).order_by(IngestBatch.id)).all()
-    digest = hashlib.sha256("\n".join(f"{i}:{h}" for i, h in hashes).encode()).hexdigest()
-    return Snapshot(parcels, layers, firms, links, evidence, digest)
+        digest = input_hash(conn)
+        cached = cache_dir / digest if cache_dir else None
+        if cached is not None and (cached / "done").exists():
+            return _read_cache(cached, digest)
+        frames = {name: (_read_geo if name in _GEO else _read)(conn, _TABLES[name].__table__, _SKIP)
+                  for name in FRAMES}
+    snap = Snapshot(**frames, input_hash=digest)
+    if cached is not None:
+        _write_cache(snap, cached)
+    return snap
+
+
+def _write_cache(snap: Snapshot, folder: Path) -> None:
+    """One Parquet file per frame (attrs as JSON text), then a ``done`` marker; older states go."""
+    if folder.parent.exists():
+        for old in folder.parent.iterdir():
+            if old.is_dir() and old != folder:
+                shutil.rmtree(old, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in FRAMES:
+        df = getattr(snap, name)
+        if "attrs" in df.columns:
+            df = df.assign(attrs=[json.dumps(a, ensure_ascii=False) for a in df["attrs"]])
+        df.to_parquet(folder / f"{name}.parquet")
+    (folder / "done").touch()
+
+
+def _read_cache(folder: Path, digest: str) -> Snapshot:
+    frames = {}
+    for name in FRAMES:
+        path = folder / f"{name}.parquet"
+        df = gpd.read_parquet(path) if name in _GEO else pd.read_parquet(path)
+        if "attrs" in df.columns:
+            df["attrs"] = [json.loads(a) for a in df["attrs"]]
+        frames[name] = df
+    return Snapshot(**frames, input_hash=digest)
 
 
 def _read(conn: Connection, table: Table, exclude: tuple[str, ...]) -> pd.DataFrame:

@@ -46,6 +46,11 @@ class Workspace:
         d.mkdir(exist_ok=True)
         return d
 
+    @property
+    def cache_dir(self) -> Path:
+        """Folder for snapshot caches (Parquet, named by input hash); safe to delete."""
+        return self.path / "cache"
+
     def tables(self) -> list[str]:
         """Names of the tables in the store."""
         return inspect(self.engine).get_table_names()
