@@ -122,7 +122,7 @@ def demo(
     analyse: Annotated[bool, typer.Option("--analyze/--no-analyze", help="导入后运行分析 analyse after loading")] = True,
     workspace: WorkspaceOpt = None, db: DbOpt = None, profile: ProfileOpt = "changzhou-2022",
 ) -> None:
-    """生成示范城市 Build the demo Changzhou, write the files bureaus deliver and load them through intake."""
+    """生成示范城市 Build the demo Changzhou, write the files bureaus deliver, load them through intake, analyse."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from landrenew.demo.job import empty_workspace, run_demo
@@ -177,7 +177,7 @@ def analyze(
     note: Annotated[str | None, typer.Option(help="备注 a note kept with the run")] = None,
     workspace: WorkspaceOpt = None, db: DbOpt = None, profile: ProfileOpt = "changzhou-2022",
 ) -> None:
-    """运行分析 Overlay, 亩均 evaluation, tags and 连片 units on the workspace; record the run."""
+    """运行分析 Overlay, 亩均 evaluation, tags, 连片 units, disposal paths, allocation; record the run and its files."""
     _analyze(Workspace.open(workspace, db), load_profile(profile), date.fromisoformat(as_of) if as_of else None,
              year, note)
 
