@@ -98,10 +98,10 @@ def test_parcels_within_the_gap_join_beyond_it_do_not(profile):
     """一、(二)基本原则（整合土地资源，支撑产业集聚发展）: 40 m apart (≤ 50 m) joins, 60 m apart does not."""
     side = 100.0
     boxes = [box(0, 0, side), box(side + 40, 0, side), box(2 * side + 40 + 60, 0, side)]
-    parcels, overlay, tagged = scenario(boxes, ["low", "low", "low"], ["320412", "320411", "320412"])
+    parcels, overlay, tagged = scenario(boxes, ["low", "low", "low"])
     unit_id, table = units(profile, parcels, overlay, tagged)
     assert unit_id.tolist() == [1, 1, 2]
-    assert table.loc[0, "district_codes"] == "320411;320412"
+    assert table.loc[0, "district_codes"] == "320412"
     assert table.loc[0, "geometry"].geom_type == "MultiPolygon"
 
 
@@ -196,3 +196,16 @@ def test_unit_geometries_are_the_union_of_members(profile):
     assert table.geometry.isna().all()
     shapes = unit_geometries(parcels, unit_id)
     assert len(shapes) == 1 and shapes.to_crs("EPSG:4549").area.iloc[0] == pytest.approx(20_000, rel=1e-4)
+
+
+def test_a_unit_never_spans_two_districts(profile):
+    """land.consolidation same: [district_code, …]: a case belongs to one district, so touching flagged
+    parcels on either side of a district line form two units."""
+    side = 100.0
+    parcels, overlay, tagged = scenario([box(0, 0, side), box(side, 0, side), box(2 * side, 0, side),
+                                         box(3 * side, 0, side)], ["low"] * 4,
+                                        districts=["320412", "320412", "320411", "320411"])
+    overlay["park_name"] = pd.NA
+    unit_id, table = units(profile, parcels, overlay, tagged)
+    assert unit_id.tolist()[0] == unit_id.tolist()[1] != unit_id.tolist()[2] == unit_id.tolist()[3]
+    assert table["district_codes"].tolist() == ["320412", "320411"]

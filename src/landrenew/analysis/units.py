@@ -108,6 +108,11 @@ def group_units(
     keep = a < b
     solo = _solo(tagged, profile)[pos]  # decided parcel by parcel (legal status), never grouped
     keep &= ~(solo[a] | solo[b])
+    for col in profile.land_rules.consolidation.params.same:  # e.g. one district per unit
+        source = parcels if col in parcels.columns else overlay
+        if col in source.columns:
+            v = source[col].astype("string").fillna("").to_numpy(object)[pos]
+            keep &= v[a] == v[b]
     root = components(m, a[keep], b[keep])
     comp_n = np.bincount(root, minlength=m)
     comp_area = np.bincount(root, weights=area, minlength=m)

@@ -806,6 +806,9 @@ class ConsolidationParams(Strict):
     min_unit_mu: Annotated[float, Field(ge=0)] = Field(description="smaller units dissolve into single cases")
     exclude_rules: list[RuleId] = Field(
         default_factory=list, description="parcels hit by these rules are decided case by case, never grouped")
+    same: list[Key] = Field(
+        default_factory=list, description="parcel or overlay columns that must be equal within a unit "
+        "(e.g. district_code: a case belongs to one district)")
 
 
 class Consolidation(Rule):
