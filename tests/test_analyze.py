@@ -68,6 +68,9 @@ def test_explain_names_every_rule_that_tagged_a_parcel(city, profile):
     assert set(x.hits["rule_id"]) == set(result.tag_hits.loc[result.tag_hits["parcel_key"] == hit["parcel_key"], "rule_id"])
     assert all(profile.has_rule(r) for r in x.hits["rule_id"])
     assert x.hits["clause"].str.len().gt(0).all()
+    assert x.case is not None and hit["parcel_key"] in x.case["parcel_keys"].split(";")
+    case = result.cases.set_index("case_id").loc[x.case["case_id"]]
+    assert x.case["path_zh"] == case["path_zh"] and x.case["rule_id"] == case["rule_id"]
 
 
 def test_explain_firm_gives_class_rule_and_indicators(city, profile):
@@ -87,7 +90,7 @@ def test_analyze_and_explain_commands(city):
     with city.engine.connect() as conn:
         key = conn.execute(text("SELECT parcel_key FROM run_parcel ORDER BY run_id DESC, id LIMIT 1")).scalar_one()
     explained = CliRunner().invoke(cli.app, ["explain", key, "-w", str(city.path)])
-    assert explained.exit_code == 0 and "rule" in explained.output.lower()
+    assert explained.exit_code == 0 and "rule" in explained.output.lower() and "处置建议" in explained.output
     missing = CliRunner().invoke(cli.app, ["explain", "320412999999GB99999", "-w", str(city.path)])
     assert missing.exit_code == 1
 

@@ -253,6 +253,17 @@ def explain(
         note = "note_en" if en else "note_zh"
         print_frame(x.hits[["tag", "rule_id", "clause", "evidence_kind", "evidence_id", "value", "threshold", note]]
                     .fillna(""), "Why: rules and evidence" if en else "标注依据：规则、条款与证据")
+    if x.case:
+        k = x.case
+        reason = k["reason_en"] if en else k["reason_zh"]
+        path = k["path"] if en else k["path_zh"]
+        console.print(f"[bold]{'Recommended path' if en else '处置建议'}[/] {k['case_id']}"
+                      f"（{k['n_parcels']} {'parcels' if en else '宗'}, {k['area_mu']:,.1f} 亩）: [bold]{path or '—'}[/] "
+                      f"({k['rule_id'] or '—'}, {k['clause'] or '—'}) — {reason}")
+        console.print(f"  {'priority' if en else '优先度'} {k['priority']:.1f}; {'yield' if en else '预计产出'}: "
+                      f"腾退 {k['vacated_mu']:,.1f} 亩, 补充耕地 {k['cultivated_mu']:,.1f} 亩, "
+                      f"粮食产能 {k['grain_kg']:,.0f} kg, 增减挂钩 {k['construction_quota_mu']:,.1f} 亩, "
+                      f"增存挂钩 {k['stock_linkage_mu']:,.1f} 亩")
     if x.firm:
         print_firm(x.firm, en)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Engine, or_, select
 
-from landrenew.store.models import AnalysisRun, Parcel, RunFirm, RunParcel, RunTagHit
+from landrenew.store.models import AnalysisRun, Parcel, RunCase, RunFirm, RunParcel, RunTagHit
 
 
 class NotFound(LookupError):
@@ -23,6 +23,8 @@ class ParcelExplanation:
     result: dict | None
     hits: pd.DataFrame
     firm: dict | None
+    #: the recommended case holding the parcel: path, rule, clause, reason, priority, yields
+    case: dict | None = None
 
 
 @dataclass
@@ -60,11 +62,18 @@ def explain_parcel(engine: Engine, code: str, run_id: int | None = None) -> Parc
                                                 h.c.value, h.c.threshold, h.c.note_zh, h.c.note_en)
                                          .where(h.c.run_id == run_id, h.c.parcel_key == row["key"])
                                          .order_by(h.c.id)).mappings().all())
+        c = RunCase.__table__
+        case = None
+        if result is not None:  # a unit's case lists its members; a single parcel's case lists it alone
+            unit = result["unit_id"]
+            where = c.c.unit_id == unit if unit is not None else c.c.parcel_keys == row["key"]
+            case = conn.execute(select(c).where(c.c.run_id == run_id, where)).mappings().first()
         firm = None
         if result is not None and result["firm_uscc"]:
             firm = conn.execute(select(RunFirm.__table__).where(RunFirm.run_id == run_id,
                                                                 RunFirm.uscc == result["firm_uscc"])).mappings().first()
-    return ParcelExplanation(run_id, dict(row), dict(result) if result else None, hits, dict(firm) if firm else None)
+    return ParcelExplanation(run_id, dict(row), dict(result) if result else None, hits, dict(firm) if firm else None,
+                             dict(case) if case else None)
 
 
 def explain_firm(engine: Engine, uscc: str, run_id: int | None = None) -> FirmExplanation:
