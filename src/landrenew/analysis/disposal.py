@@ -147,10 +147,10 @@ class _Settings:
     balance_per_mu: dict[str, float]
 
 
-def _settings(profile: Profile, *, reclaimable_land_use: LandUseSelector | Mapping | None,
-              reclaim_exclude_rules: Collection[str] | None, vacating_rules: Collection[str] | None,
-              extra_yields: Mapping[str, Sequence[str]] | None,
-              balance_per_mu: Mapping[str, float] | None) -> _Settings:
+def _settings(profile: Profile, *, reclaimable_land_use: LandUseSelector | Mapping | None = None,
+              reclaim_exclude_rules: Collection[str] | None = None, vacating_rules: Collection[str] | None = None,
+              extra_yields: Mapping[str, Sequence[str]] | None = None,
+              balance_per_mu: Mapping[str, float] | None = None) -> _Settings:
     cl = profile.land_rules.control_lines.params
     park_kind, park_min = None, cl.space_min_share
     for _, rule in profile.tag_rules():
@@ -1002,8 +1002,7 @@ def recommend_firms(
     Returns :data:`FIRM_COLUMNS` (``actions_zh/en`` ';'-joined), empty when the profile has no
     firm rules.
     """
-    cfg = _settings(profile, reclaimable_land_use=None, reclaim_exclude_rules=None,
-                    vacating_rules=None, extra_yields=None, balance_per_mu=None)
+    cfg = _settings(profile)
     rules = profile.disposal.rules_for("firm")
     ev = evaluation.reset_index(drop=True)
     if not rules or len(ev) == 0:

@@ -246,6 +246,16 @@ def _write_table(frame: pd.DataFrame, kind: SourceKind, path: Path, sheet: str) 
     wb.close()
 
 
+#: the evidence lists: (kind, bureau, file name, sheet or layer, description)
+_LISTS = (
+    ("hazards", SAFETY, "工贸企业安全隐患排查清单.xlsx", "隐患清单", "安全隐患排查整治清单（{n} 条）"),
+    ("pollution", ENV, "环境违法案件及污染地块清单.xlsx", "问题清单", "环境行政处罚案件及疑似污染地块清单（{n} 条）"),
+    ("enforcement", NR, "卫片执法违法用地图斑.gpkg", "卫片执法图斑", "2022–2024 年卫片执法违法用地图斑（{n} 个）"),
+    ("unsupplied", NR, "批而未供土地.gpkg", "批而未供", "批而未供土地（按批次，{n} 个批次）"),
+    ("idle", NR, "闲置土地认定清单.xlsx", "闲置土地", "闲置土地认定清单（{n} 宗）"),
+)
+
+
 def write_deliveries(city: DemoCity, out_dir: Path) -> list[Delivery]:
     """Write every delivery of ``city`` under ``out_dir`` (one folder per bureau); return them in load order."""
     out_dir = Path(out_dir)
@@ -256,31 +266,13 @@ def write_deliveries(city: DemoCity, out_dir: Path) -> list[Delivery]:
     deliveries += _write_layers(city, folders)
     deliveries += _write_firms(city, folders[MIIT])
 
-    path = folders[SAFETY] / "工贸企业安全隐患排查清单.xlsx"
-    _write_table(city.hazards, KINDS["hazards"], path, "隐患清单")
-    deliveries.append(Delivery("hazards", path, None, None, SAFETY, f"安全隐患排查整治清单（{len(city.hazards)} 条）"))
-
-    path = folders[ENV] / "环境违法案件及污染地块清单.xlsx"
-    _write_table(city.pollution, KINDS["pollution"], path, "问题清单")
-    deliveries.append(Delivery("pollution", path, None, None, ENV,
-                               f"环境行政处罚案件及疑似污染地块清单（{len(city.pollution)} 条）"))
-
-    kind = KINDS["enforcement"]
-    path = folders[NR] / "卫片执法违法用地图斑.gpkg"
-    _write_gpkg(_spatial(city.enforcement, kind, {c.name: header(kind, c.name) for c in kind.columns}),
-                path, "卫片执法图斑")
-    deliveries.append(Delivery("enforcement", path, None, None, NR,
-                               f"2022–2024 年卫片执法违法用地图斑（{len(city.enforcement)} 个）"))
-
-    kind = KINDS["unsupplied"]
-    path = folders[NR] / "批而未供土地.gpkg"
-    _write_gpkg(_spatial(city.unsupplied, kind, {c.name: header(kind, c.name) for c in kind.columns}),
-                path, "批而未供")
-    deliveries.append(Delivery("unsupplied", path, None, None, NR,
-                               f"批而未供土地（按批次，{len(city.unsupplied)} 个批次）"))
-
-    path = folders[NR] / "闲置土地认定清单.xlsx"
-    _write_table(city.idle, KINDS["idle"], path, "闲置土地")
-    deliveries.append(Delivery("idle", path, None, None, NR, f"闲置土地认定清单（{len(city.idle)} 宗）"))
+    for kind, agency, name, layer, describe in _LISTS:
+        frame, path = getattr(city, kind), folders[agency] / name
+        spec = KINDS[kind]
+        if path.suffix == ".gpkg":
+            _write_gpkg(_spatial(frame, spec, {c.name: header(spec, c.name) for c in spec.columns}), path, layer)
+        else:
+            _write_table(frame, spec, path, layer)
+        deliveries.append(Delivery(kind, path, None, None, agency, describe.format(n=len(frame))))
     return deliveries
 
