@@ -39,10 +39,11 @@ def analyze(ws: Workspace, profile: Profile, as_of: date | None = None, year: in
     With ``outputs`` the run's GeoPackage, Excel 台账 and JSON summary go to ``WORKSPACE/runs/<id>/``.
     """
     as_of = as_of or date.today()
+    digest = profile.digest()
     with ws.engine.begin() as conn:
         run_id = conn.execute(insert(AnalysisRun.__table__).returning(AnalysisRun.__table__.c.id), [{
             "started_at": datetime.now(UTC), "status": "running", "as_of": as_of, "profile_id": profile.id,
-            "profile_version": profile.version, "profile_digest": profile.digest(), "input_hash": "",
+            "profile_version": profile.version, "profile_digest": digest, "input_hash": "",
             "code_version": code_version(), "timings": {}, "counts": {}, "user": user or current_user(), "note": note,
         }]).scalar_one()
     try:
@@ -56,15 +57,15 @@ def analyze(ws: Workspace, profile: Profile, as_of: date | None = None, year: in
         with ws.engine.begin() as conn:
             _store_results(conn, run_id, snapshot.parcels, result)
             timings = {"snapshot": read_s, **result.timings, "store": time.perf_counter() - t}
+            result.timings = timings
             conn.execute(update(AnalysisRun.__table__).where(AnalysisRun.__table__.c.id == run_id).values(
                 status="done", finished_at=datetime.now(UTC), input_hash=snapshot.input_hash, year=result.year,
                 timings={k: round(v, 3) for k, v in timings.items()}, counts=result.counts()))
         if outputs:
             progress("outputs")
             t = time.perf_counter()
-            meta = {"run_id": run_id, "profile": f"{profile.id} {profile.version}", "profile_digest": profile.digest(),
+            meta = {"run_id": run_id, "profile": f"{profile.id} {profile.version}", "profile_digest": digest,
                     "input_hash": snapshot.input_hash, "as_of": as_of, "year": result.year}
-            result.timings = timings
             result.outputs = write_outputs(run_id, snapshot, result, meta, ws.path / "runs" / str(run_id))
             timings["outputs"] = time.perf_counter() - t
     except Exception:
@@ -72,7 +73,6 @@ def analyze(ws: Workspace, profile: Profile, as_of: date | None = None, year: in
             conn.execute(update(AnalysisRun.__table__).where(AnalysisRun.__table__.c.id == run_id)
                          .values(status="failed", finished_at=datetime.now(UTC)))
         raise
-    result.timings = timings
     return run_id, result
 
 
