@@ -39,10 +39,11 @@ def code(i: int, district: str = "320412") -> str:
 
 def P(area: float = 30.0, space: str | None = "agricultural", dlbm: str = "0702", tags: tuple = (),
       rules: tuple = (), cls: str | None = None, district: str = "320412", unit: int | None = None,
-      **shares: float) -> dict[str, Any]:
-    """One parcel: its area (亩), space, land use, tag keys, fired rule ids, class, unit, shares."""
+      planned: str | None = None, **shares: float) -> dict[str, Any]:
+    """One parcel: its area (亩), space, land use, tag keys, fired rule ids, class, unit, the
+    planned 用地用海 code of its plan zone, shares."""
     return dict(area=area, space=space, dlbm=dlbm, tags=tags, rules=rules, cls=cls,
-                district=district, unit=unit, shares=shares)
+                district=district, unit=unit, planned=planned, shares=shares)
 
 
 def tag_of(profile, rule_id: str) -> str:
@@ -64,6 +65,7 @@ def build(profile, rows: list[dict[str, Any]]) -> dict[str, Any]:
         overlay[f"share_{k}"] = [r["shares"].get(k, 1.0 if SPACE_LAYER.get(r["space"]) == k else 0.0)
                                  for r in rows]
     overlay["space"] = pd.array([r["space"] for r in rows], dtype="string")
+    overlay["planned_code"] = pd.array([r["planned"] for r in rows], dtype="string")
     overlay["is_construction"] = construction_flags(parcels["dlbm"], parcels["ydyh_code"])
     hits = []
     for i, r in enumerate(rows):
@@ -262,6 +264,53 @@ def test_unknown_planned_use_leaves_industrial_to_service_undecided(profile):
     assert "planned use unknown" in c["reason_en"]
 
 
+def test_planned_use_and_conformity_come_from_the_plan_zone(profile):
+    """二、工作目标（空间优化重塑） with land.planning: low industrial land (DLBM 0601 → 用地用海 1001)
+    outside the industrial line in a zone planned 0902 商务金融 is planned ``business`` → 工改服;
+    illegal industrial land in urban space planned 0701 住宅 does not conform → 拆除复垦, planned 1001
+    conforms → 完善手续; in agricultural space outside every line the plan zone decides too."""
+    rows = [P(10.0, "urban", "0601", tags=("low",), cls="B", industrial_line=0.0, planned="0902"),
+            P(5.0, "urban", "0601", rules=("tag.disorder.illegal_land",), planned="0701"),
+            P(5.0, "urban", "0601", rules=("tag.disorder.illegal_land",), planned="1001"),
+            P(5.0, "agricultural", "0601", rules=("tag.disorder.illegal_land",), planned="100101")]
+    out = run(profile, rows)
+    assert "business" in profile.rule("disposal.upgrade.industrial_to_service").when.planned_use_any
+    assert out.loc["P0", "path"] == "industrial_to_service"
+    assert out.loc["P1", "path"] == "demolish_reclaim"
+    assert "现状用途与详细规划用途不一致" in out.loc["P1", "reason_zh"]
+    assert out.loc["P2", "path"] == "regularise" and out.loc["P3", "path"] == "regularise"
+
+
+def test_red_line_overrides_a_conforming_plan_zone(profile):
+    """一、(三)整治提升对象 第4项: construction is barred in permanent basic farmland whatever the zone says."""
+    out = run(profile, [P(5.0, "agricultural", "0601", rules=("tag.disorder.illegal_land",), planned="1001",
+                          basic_farmland=1.0)])
+    assert out.iloc[0]["path"] == "demolish_reclaim"
+
+
+def evidence_for(hits: pd.DataFrame, judged: dict[str, bool | None]) -> pd.DataFrame:
+    """List entries (kind hazards) for evidence ids; a None value is an entry not judged."""
+    return pd.DataFrame({"kind": "hazards", "record_id": list(judged),
+                         "attrs": [{"rectifiable": v, "level": "重大"} for v in judged.values()]})
+
+
+def test_rectifiable_comes_from_the_list_entries_behind_the_hits(profile):
+    """二、工作目标（产业转型升级）: a parcel in urban space whose hazard entry is judged not fixable →
+    收储再供应; all entries fixable, or one not judged → that rule does not apply."""
+    inputs = build(profile, [P(10.0, "urban", "0601", tags=("danger",), cls="B", industrial_line=1.0)] * 3)
+    h = inputs["tag_hits"]
+    h["evidence_kind"], h["evidence_id"] = "hazards", ["H0", "H1", "H2"]
+    extra = h.iloc[[0, 1]].assign(evidence_id=["H0b", "H1b"])
+    inputs["tag_hits"] = pd.concat([h, extra], ignore_index=True)
+    ev = evidence_for(h, {"H0": True, "H0b": False, "H1": True, "H1b": True, "H2": None})
+    out = recommend(**inputs, evidence=ev).set_index("case_id")
+    assert out.loc["P0", "rule_id"] == "disposal.upgrade.acquire_resupply_hazard"
+    assert "清单认定有问题无法就地整改" in out.loc["P0", "reason_zh"]
+    assert out.loc["P1", "rule_id"] != "disposal.upgrade.acquire_resupply_hazard"
+    assert "disposal.upgrade.acquire_resupply_hazard（可就地整改 未知）" not in out.loc["P1", "reason_zh"]
+    assert "可就地整改 未知" in out.loc["P2", "reason_zh"]
+
+
 def test_no_rule_matched_is_explicit(profile):
     """Every flagged case gets a path or an explicit "no rule matched" with its facts."""
     out = run(profile, [P(10.0, "urban", "0601", tags=("scattered",), cls="B", industrial_line=1.0)])
@@ -420,6 +469,21 @@ def test_firm_without_rectifiability_is_not_matched(profile):
     out = recommend_firms(ev, firm_hits([(0, "pollution", "tag.pollution.violation", "E1")]), links, profile)
     assert not out.loc[0, "matched"] and out.loc[0, "path_zh"] == "无匹配规则"
     assert "disposal.firm.close（可就地整改 未知）" in out.loc[0, "reason_zh"]
+
+
+def test_firm_rectifiability_from_its_list_entries(profile):
+    """一、(二)基本原则（加快淘汰落后产能）: the pollution entry behind a firm's hit says it cannot be
+    fixed → 关停取缔; a danger entry judged fixable → 整治改造; the keyword still overrides."""
+    usccs, ev, links = firm_inputs(profile, 2)
+    hits = firm_hits([(0, "pollution", "tag.pollution.violation", "E1"), (1, "danger", "tag.danger.hazard_list", "H1")])
+    hits["evidence_kind"] = ["pollution", "hazards"]
+    entries = pd.DataFrame({"kind": ["pollution", "hazards"], "record_id": ["E1", "H1"],
+                            "attrs": [{"rectifiable": False}, {"rectifiable": True}]})
+    out = recommend_firms(ev, hits, links, profile, evidence=entries).set_index("uscc")
+    assert out.loc[usccs[0], "path"] == "close" and out.loc[usccs[1], "path"] == "rectify"
+    given = pd.Series([True], index=[usccs[0]], dtype="boolean")
+    again = recommend_firms(ev, hits, links, profile, evidence=entries, rectifiable=given).set_index("uscc")
+    assert again.loc[usccs[0], "path"] == "rectify"
 
 
 def test_a_firms_class_hit_does_not_tag_its_neighbour_on_the_parcel(profile):

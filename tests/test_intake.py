@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -338,6 +339,36 @@ def test_hazard_list_loads_with_chinese_dates(ws, profile, tmp_path):
     with ws.engine.connect() as conn:
         dates = conn.execute(text("SELECT event_date FROM evidence ORDER BY record_id")).scalars().all()
     assert [str(d) for d in dates] == ["2024-03-05", "2024-04-01"]
+
+
+def test_rectifiable_is_yes_no_or_not_judged(ws, profile, tmp_path):
+    """可整改 is three-valued: 是 / 否 load as true / false, a blank stays unknown (not 否)."""
+    firms = firm_frame(3)
+    df = pd.DataFrame({"隐患编号": ["AJ-1", "AJ-2", "AJ-3"], "统一社会信用代码": firms.iloc[:3, 0].tolist(),
+                       "隐患类型": ["危险化学品"] * 3, "可整改": ["是", "否", None]})
+    assert load_file(ws, profile, "hazards", _xlsx(df, tmp_path / "hazards.xlsx")).loaded
+    with ws.engine.connect() as conn:
+        attrs = conn.execute(text("SELECT attrs FROM evidence ORDER BY record_id")).scalars().all()
+    values = [(a if isinstance(a, dict) else json.loads(a))["rectifiable"] for a in attrs]
+    assert values == [True, False, None]
+
+
+def test_planned_use_layer_needs_a_valid_planned_use_code(ws, profile, tmp_path):
+    """A detailed-plan layer without 规划用途代码, or with a code not in 用地用海, is refused by row."""
+    gdf = parcel_frame(3)[["geometry"]].assign(编号=["GH1", "GH2", "GH3"], 规划用途代码=["0901", None, "9999"])
+    path = tmp_path / "plan.gpkg"
+    gdf.to_file(path)
+    result, before = _load(ws, profile, "layer", path, layer_kind="planned_use")
+    _refused(ws, result, before)
+    bad = result.report.frame()
+    assert bad.query("code == 'required_empty'")["row"].tolist() == [2]  # features count from 1
+    assert bad.query("code == 'bad_ydyh'")["row"].tolist() == [3]
+    gdf.assign(规划用途代码=["0901", "1001", "0701"]).to_file(path)
+    assert load_file(ws, profile, "layer", path, layer_kind="planned_use").loaded
+    with ws.engine.connect() as conn:
+        codes = conn.execute(text("SELECT ydyh_code FROM control_feature WHERE layer_kind = 'planned_use' "
+                                  "ORDER BY feature_id")).scalars().all()
+    assert codes == ["0901", "1001", "0701"]
 
 
 def test_loading_a_control_layer_replaces_the_previous_one(ws, profile, tmp_path):

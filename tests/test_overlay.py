@@ -86,7 +86,7 @@ def test_columns_index_and_area_mu(profile):
     parcels.index = pd.Index([10, 20])
     out = run(parcels, layers_frame([]), profile)
     assert list(out.index) == [10, 20]
-    assert list(out.columns) == ["area_mu", *[f"share_{k}" for k in KINDS], "park_name", "space",
+    assert list(out.columns) == ["area_mu", *[f"share_{k}" for k in KINDS], "park_name", "plan_zone", "planned_code", "space",
                                  "is_construction", "patch_id", "patch_area_mu", "patch_size"]
     assert out["area_mu"].tolist() == pytest.approx([1500 / M2_PER_MU, 3600 / M2_PER_MU])
     assert out["area_mu"].tolist() == pytest.approx([1500 * 15 / 10000, 3600 * 15 / 10000])
@@ -478,3 +478,25 @@ def test_patches_match_brute_force_on_demo_city(profile, city):
     np.testing.assert_allclose(out.loc[cons, "patch_area_mu"].to_numpy(dtype=float),
                                sums.loc[out.loc[cons, "patch_id"]].to_numpy(), rtol=1e-12)
     assert out["space"].notna().all() and set(out["space"]) <= {"ecological", "agricultural", "urban"}
+
+
+# --------------------------------------------------------------------------- detailed plan
+
+
+def test_plan_zone_is_the_one_covering_at_least_min_share(profile):
+    """land.planning: a parcel takes the planned use of the zone covering at least ``min_share``
+    of it (two zones split 70/30 → the 70 % one); under the share, or outside every zone, none."""
+    assert profile.land_rules.planning.params.min_share == 0.5
+    parcels = parcels_frame([box(0, 0, 100, 100), box(200, 0, 100, 100), box(400, 0, 100, 100)])
+    layers = layers_frame([("planned_use", box(-50, -50, 120, 200), "A"), ("planned_use", box(70, -50, 200, 200), "B"),
+                           ("planned_use", box(480, -50, 100, 200), "C"), ("industrial_park", box(0, 0, 10, 10), "园")])
+    layers["ydyh_code"] = ["0902", "1001", "0701", None]
+    out = run(parcels, layers, profile)
+    assert list(out["plan_zone"].astype(object).where(out["plan_zone"].notna(), None)) == ["F0", "F1", None]
+    assert out.loc[0, "planned_code"] == "0902" and out.loc[1, "planned_code"] == "1001"
+    assert pd.isna(out.loc[2, "planned_code"])
+
+
+def test_without_a_plan_layer_planned_use_is_unknown(profile):
+    out = run(parcels_frame([box(0, 0, 10, 10)]), layers_frame([("urban_boundary", box(-5, -5, 30, 30), "城")]), profile)
+    assert out["plan_zone"].isna().all() and out["planned_code"].isna().all()

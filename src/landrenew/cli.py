@@ -10,6 +10,8 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from landrenew.codes.landuse import ydyh_name
+from landrenew.geo.area import M2_PER_MU
 from landrenew.intake.schema import KINDS, LAYER_KINDS
 from landrenew.policy import Profile, load_profile
 from landrenew.policy.cli import policy_app
@@ -240,10 +242,13 @@ def explain(
     p = x.parcel
     facts = {"宗地代码 parcel": p["parcel_code"] or p["bsm"], "行政区 district": p["district_code"],
              "地类 land use": f"{p['dlbm']} {p['dlmc'] or ''}", "权利人 holder": p["right_holder"],
-             "面积 area": f"{(p['area_m2'] or 0) * 15 / 10000:,.2f} 亩",
+             "面积 area": f"{(p['area_m2'] or 0) / M2_PER_MU:,.2f} 亩",
              "容积率 plot ratio": f"{p['floor_area_m2'] / p['area_m2']:.2f}" if p["floor_area_m2"] and p["area_m2"] else "—"}
     if x.result:
+        planned = x.result["planned_code"]
         facts |= {"空间 space": x.result["space"], "园区 park": x.result["park_name"] or "—",
+                  "规划用途 planned use": (f"{planned} {ydyh_name(pd.Series([planned])).iloc[0] or ''}"
+                                           f"（{x.result['plan_zone']}）" if planned else "—"),
                   "亩均分类 class": x.result["firm_class"] or "—", "标注 tags": x.result["tags"],
                   "连片单元 unit": x.result["unit_id"] if x.result["unit_id"] is not None else "—"}
     print_frame(pd.DataFrame(facts.items(), columns=["", ""]).astype(str), f"分析批次 run {x.run_id}")

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from landrenew.intake import messages as msg
 from landrenew.intake.read import read_raw
 from landrenew.intake.report import IntakeReport
-from landrenew.intake.schema import KINDS, LAYER_KINDS
+from landrenew.intake.schema import LAYER_KINDS, source_kind
 from landrenew.intake.validate import IntakeContext, validate
 from landrenew.policy import Profile
 from landrenew.store import Workspace
@@ -69,14 +69,14 @@ def load_file(ws: Workspace, profile: Profile, kind: str, path: Path, *, layer_k
     ``on_stage`` is told each stage as it starts: read, validate, references, write.
     """
     path = Path(path)
-    source_kind = KINDS[kind]
     if kind == "layer" and layer_kind not in LAYER_KINDS:
         raise ValueError(f"layer_kind must be one of {', '.join(LAYER_KINDS)}")
+    spec = source_kind(kind, layer_kind)
     report = IntakeReport(str(path), kind)
     on_stage("read")
-    raw = read_raw(path, source_kind, report, sheet=sheet, layer=layer, encoding=encoding)
+    raw = read_raw(path, spec, report, sheet=sheet, layer=layer, encoding=encoding)
     on_stage("validate")
-    checked = validate(raw, source_kind, intake_context(profile), report, crs) if raw is not None else None
+    checked = validate(raw, spec, intake_context(profile), report, crs) if raw is not None else None
     result = LoadResult(report)
     if checked is None or (not report.ok and not skip_invalid):
         return result
@@ -84,7 +84,7 @@ def load_file(ws: Workspace, profile: Profile, kind: str, path: Path, *, layer_k
     _check_references(ws, kind, checked.frame, checked.rows, report)
     good = ~checked.rows.isin(report.rejected)
     if report.rejected:
-        result.rejected_path = _write_rejected(ws, path, raw.frame, raw.rows, report, source_kind.geometry != "none",
+        result.rejected_path = _write_rejected(ws, path, raw.frame, raw.rows, report, spec.geometry != "none",
                                                raw.geometry)
     records = checked.frame.loc[good.to_numpy()]
     if len(records) == 0:

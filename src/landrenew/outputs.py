@@ -18,6 +18,7 @@ TAG_SHEETS = {"危": "危 安全隐患", "污": "污 环境污染", "乱": "乱 
 PARCEL_HEADERS = {
     "parcel_key": "宗地代码", "district_code": "行政区代码", "dlbm": "地类编码", "dlmc": "地类名称",
     "right_holder": "权利人", "area_mu": "面积（亩）", "space": "所在空间", "park_name": "所在园区",
+    "plan_zone": "规划单元", "planned_code": "规划用途代码",
     "class": "亩均分类", "firm_uscc": "主要企业信用代码", "tags": "标注", "rule_ids": "命中规则", "unit_id": "连片单元",
 }
 HIT_HEADERS = {
@@ -57,7 +58,8 @@ def parcel_table(snapshot: Snapshot, r: AnalysisResult) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({
         "parcel_key": p["key"], "district_code": p["district_code"], "dlbm": p["dlbm"], "dlmc": p["dlmc"],
         "right_holder": p["right_holder"], "area_mu": r.overlay["area_mu"].round(3), "space": r.overlay["space"],
-        "park_name": r.overlay["park_name"], "class": pclass["class"].to_numpy(),
+        "park_name": r.overlay["park_name"], "plan_zone": r.overlay["plan_zone"],
+        "planned_code": r.overlay["planned_code"], "class": pclass["class"].to_numpy(),
         "firm_uscc": pclass["firm_uscc"].to_numpy(), "tags": r.tags["tags"], "rule_ids": r.tags["rule_ids"],
         "unit_id": r.unit_of,
     }, geometry=p.geometry.to_numpy(), crs=p.crs)

@@ -87,7 +87,8 @@ def _store_results(conn: Connection, run_id: int, parcels: pd.DataFrame, r: Anal
     _insert(conn, RunParcel, pd.DataFrame({
         "run_id": run_id, "parcel_key": parcels["key"], "district_code": parcels["district_code"],
         "dlbm": parcels["dlbm"], "area_mu": r.overlay["area_mu"], "space": r.overlay["space"],
-        "park_name": r.overlay["park_name"], "firm_class": pclass["class"].to_numpy(),
+        "park_name": r.overlay["park_name"], "plan_zone": r.overlay["plan_zone"],
+        "planned_code": r.overlay["planned_code"], "firm_class": pclass["class"].to_numpy(),
         "firm_uscc": pclass["firm_uscc"].to_numpy(), "tags": r.tags["tags"], "rule_ids": r.tags["rule_ids"],
         "unit_id": r.unit_of,
     })[flagged.to_numpy()])

@@ -23,19 +23,26 @@ How a unit combines its members' facts
   unknown → unknown). A unit is reclaimed to farmland only when all of it can be.
 * priority: ``class_severity`` of the unit's class; ``ecological_sensitivity`` area-weighted.
 
-Derived conditions (the workspace has no planned-use or rectifiability data)
-----------------------------------------------------------------------------
+Derived conditions
+------------------
 * ``reclaimable`` (per parcel): construction land (of ``land_rules.reclaimable.params.land_use``,
   or the ``reclaimable_land_use`` override) in agricultural
   space, less than ``space_min_share`` inside the urban development boundary, and with no hit
   of ``land_rules.reclaimable.params.exclude_rules`` (e.g. contaminated sites; the
   ``reclaim_exclude_rules`` override). A parcel without a space (no geometry) is unknown.
-* ``conforms_to_plan`` (per parcel, at the level of 三区三线): false when at least
-  ``space_min_share`` of it lies in the layers of ecological or agricultural space (red line,
-  permanent basic farmland), where construction is barred; true in urban space (inside the
-  urban development boundary); **unknown** elsewhere (agricultural space outside every line,
-  where village plans decide). The ``conforms_to_plan`` keyword overrides per parcel.
-* ``rectifiable`` and ``planned_use``: unknown unless given per parcel (keywords).
+* ``planned_use`` (per parcel): the key of ``land_rules.planning.params.uses`` whose 用地用海
+  prefix (longest first) matches the overlay's ``planned_code`` (the detailed-plan zone holding
+  most of the parcel); unknown where no plan zone covers it. The keyword overrides.
+* ``conforms_to_plan`` (per parcel): false when at least ``space_min_share`` of it lies in the
+  layers of ecological or agricultural space (red line, permanent basic farmland), where
+  construction is barred; else, where a plan zone covers it, whether its current 用地用海
+  code (``ydyh_code``, or the crosswalk of its DLBM) agrees with the planned code on the
+  first ``conform_digits`` digits; else true in urban space and **unknown** elsewhere
+  (agricultural space outside every line, where village plans decide). The keyword overrides.
+* ``rectifiable`` (per parcel; per firm in :func:`recommend_firms`): from the list entries
+  behind its hits that carry a ``rectifiable`` field (the 危 and 污 lists): false when any
+  says no, true when all say yes, **unknown** when one is not judged or none carries the field.
+  The keyword overrides.
 * A rule needing an unknown fact does not match; the reason of the case names the earlier
   rules left undecided and the facts they lacked.
 
@@ -78,7 +85,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from landrenew.analysis.tags import land_use_mask
+from landrenew.analysis.tags import evidence_field, land_use_mask
+from landrenew.codes.landuse import dlbm_to_ydyh
 from landrenew.policy.schema import (
     DisposalRule,
     IdleConsequence,
@@ -145,6 +153,8 @@ class _Settings:
     vacating: frozenset[str]
     extra_yields: dict[str, list[str]]
     balance_per_mu: dict[str, float]
+    planned_uses: dict[str, list[str]]
+    conform_digits: int | None
 
 
 def _settings(profile: Profile, *, reclaimable_land_use: LandUseSelector | Mapping | None = None,
@@ -167,6 +177,7 @@ def _settings(profile: Profile, *, reclaimable_land_use: LandUseSelector | Mappi
         selector = LandUseSelector(**selector)
     if reclaim_exclude_rules is None:
         reclaim_exclude_rules = list(own.exclude_rules)
+    planning = profile.land_rules.planning
     rules = profile.disposal.rules
     vacating = frozenset(vacating_rules if vacating_rules is not None else (r.id for r in rules if r.params.vacates))
     for rid in [*(reclaim_exclude_rules or ()), *(extra_yields or {})]:
@@ -187,6 +198,8 @@ def _settings(profile: Profile, *, reclaimable_land_use: LandUseSelector | Mappi
         vacating=vacating,
         extra_yields={k: list(v) for k, v in (extra_yields or {}).items()},
         balance_per_mu=dict(balance_per_mu or {}),
+        planned_uses=dict(planning.params.uses) if planning else {},
+        conform_digits=planning.params.conform_digits if planning else None,
     )
 
 
@@ -235,7 +248,7 @@ def _objects(s: pd.Series, pos: np.ndarray | None = None) -> np.ndarray:
 def _parcel_members(parcels: pd.DataFrame, overlay: pd.DataFrame, parcel_class: pd.DataFrame | None,
                     pos: np.ndarray, hit_rules: Any, cfg: _Settings, *,
                     conforms_to_plan: pd.Series | None, rectifiable: pd.Series | None,
-                    planned_use: pd.Series | None) -> _Members:
+                    planned_use: pd.Series | None, derived_rectifiable: np.ndarray) -> _Members:
     """Facts of the parcels at positions ``pos``; ``hit_rules(rule_id)`` → bool per member."""
     m = len(pos)
     area = np.nan_to_num(_col(overlay, "area_mu", pos), nan=0.0).clip(min=0.0)
@@ -254,8 +267,10 @@ def _parcel_members(parcels: pd.DataFrame, overlay: pd.DataFrame, parcel_class: 
         klass = _objects(pd.Series(codes, dtype=object).map(lookup))
     district = (_objects(parcels["district_code"], pos) if "district_code" in parcels
                 else np.full(m, None, dtype=object))
+    planned_code = (_objects(overlay["planned_code"], pos) if "planned_code" in overlay
+                    else np.full(m, None, dtype=object))
     planned = (_objects(planned_use.reindex(parcels.index), pos) if planned_use is not None
-               else np.full(m, None, dtype=object))
+               else _planned_keys(planned_code, cfg.planned_uses))
 
     def share_sum(cols: list[str]) -> np.ndarray:
         if not cols:
@@ -286,16 +301,26 @@ def _parcel_members(parcels: pd.DataFrame, overlay: pd.DataFrame, parcel_class: 
     reclaim = np.where(known_geo, (land_ok & agri & ~in_urban_boundary & ~excluded).astype(float), np.nan)
     reclaim[~construction | excluded] = 0.0  # known false even without a space
 
-    # conforms to the plan (三区三线 level)
+    # conforms to the plan: 三区三线 first, then the detailed plan's use, else urban space
     conform = np.full(m, np.nan)
     conform[known_geo & (space == SPACES.index("urban"))] = 1.0
+    zoned = planned_code != None  # noqa: E711
+    if zoned.any() and cfg.conform_digits:
+        d = cfg.conform_digits
+        current = _current_ydyh(parcels, pos)
+        known = zoned & (current != None)  # noqa: E711
+        agree = (pd.Series(current[known], dtype="string").str[:d].to_numpy(object)
+                 == pd.Series(planned_code[known], dtype="string").str[:d].to_numpy(object))
+        conform[known] = agree.astype(float)
+        conform[zoned & ~known] = np.nan
+    mismatch = zoned & (conform == 0.0)
     conform[protected] = 0.0
-    fails_c = {"protected": protected}
+    fails_c = {"protected": protected, "planned_use": mismatch & ~protected}
 
     tri = {"in_park": _threshold(shares["in_park"], cfg.park_min),
            "in_industrial_line": _threshold(shares["in_industrial_line"], cfg.space_min_share),
            "reclaimable": reclaim, "conforms_to_plan": conform,
-           "rectifiable": np.full(m, np.nan)}
+           "rectifiable": derived_rectifiable}
     given = {k: np.zeros(m, dtype=bool) for k in _TRI}
     for name, series in (("conforms_to_plan", conforms_to_plan), ("rectifiable", rectifiable)):
         v = _tri_from(series, parcels.index, pos)
@@ -305,6 +330,63 @@ def _parcel_members(parcels: pd.DataFrame, overlay: pd.DataFrame, parcel_class: 
     return _Members(n=m, area=area, construction=construction, space=space, klass=klass,
                     district=district, planned=planned, shares=shares, tri=tri, given=given,
                     fails={"reclaimable": fails_r, "conforms_to_plan": fails_c})
+
+
+def _planned_keys(codes: np.ndarray, uses: Mapping[str, Sequence[str]]) -> np.ndarray:
+    """The planned-use key of each 用地用海 code: the longest matching prefix wins; None if none."""
+    out = np.full(len(codes), None, dtype=object)
+    if not uses or not len(codes):
+        return out
+    text = pd.Series(codes, dtype="string")
+    best = np.zeros(len(codes), dtype=np.int64)
+    for key, prefixes in uses.items():
+        for prefix in prefixes:
+            hit = text.str.startswith(prefix, na=False).to_numpy(bool) & (len(prefix) > best)
+            out[hit], best[hit] = key, len(prefix)
+    return out
+
+
+def _current_ydyh(parcels: pd.DataFrame, pos: np.ndarray) -> np.ndarray:
+    """Current 用地用海 code of the parcels at ``pos``: their own, else the DLBM crosswalk."""
+    own = (parcels["ydyh_code"].astype("string") if "ydyh_code" in parcels
+           else pd.Series(pd.NA, index=parcels.index, dtype="string"))
+    if "dlbm" in parcels:
+        own = own.fillna(dlbm_to_ydyh(parcels["dlbm"]).astype("string"))
+    return _objects(own, pos)
+
+
+def hit_rectifiable(tag_hits: pd.DataFrame, evidence: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per tag hit: whether its list entry says it can be fixed in place (1 / 0 / NaN = not
+    judged) and whether the entry carries that field at all."""
+    n = len(tag_hits) if tag_hits is not None else 0
+    value, bears = np.full(n, np.nan), np.zeros(n, dtype=bool)
+    if not n or evidence is None or not len(evidence) or "attrs" not in evidence:
+        return value, bears
+    carries = evidence["attrs"].map(lambda a: isinstance(a, dict) and "rectifiable" in a).to_numpy(bool)
+    if not carries.any():
+        return value, bears
+    ev = evidence[carries]
+    flag = evidence_field(ev, "rectifiable").astype("boolean").to_numpy(dtype=float, na_value=np.nan)
+    entry = pd.Index(ev["kind"].astype(str) + "\x1f" + ev["record_id"].astype(str))
+    key = (tag_hits["evidence_kind"].astype(str) + "\x1f" + tag_hits["evidence_id"].astype(str)).to_numpy(object)
+    j = entry.get_indexer(key) if entry.is_unique else pd.Index(entry).drop_duplicates().get_indexer(key)
+    bears = j >= 0
+    value[bears] = flag[j[bears]]
+    return value, bears
+
+
+def _all_of(group: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
+    """Three-valued AND per group of 1 / 0 / NaN values: 0 if any is 0, else NaN if any is NaN
+    (or the group has none), else 1."""
+    out = np.full(n, np.nan)
+    if not len(group):
+        return out
+    has = np.bincount(group, minlength=n) > 0
+    false = np.bincount(group, weights=(value == 0.0), minlength=n) > 0
+    unknown = np.bincount(group, weights=np.isnan(value), minlength=n) > 0
+    out[has & ~unknown] = 1.0
+    out[false] = 0.0
+    return out
 
 
 def _threshold(share: np.ndarray, least: float) -> np.ndarray:
@@ -510,7 +592,11 @@ _BASIS = {
         1.0: ("农业空间内、城镇开发边界外的建设用地，且非排除对象", "construction land in agricultural space, outside the urban boundary, not excluded"),
     },
     "conforms_to_plan": {
-        1.0: ("位于城镇开发边界内（城镇空间）", "inside the urban development boundary (urban space)"),
+        1.0: ("现状用途符合详细规划用途，或位于城镇空间", "current use agrees with the detailed plan, or in urban space"),
+    },
+    "rectifiable": {
+        1.0: ("清单认定问题均可就地整改", "the lists judge every problem fixable in place"),
+        0.0: ("清单认定有问题无法就地整改", "a list judges a problem not fixable in place"),
     },
 }
 _FAIL_TEXT = {
@@ -520,6 +606,7 @@ _FAIL_TEXT = {
     "urban_boundary": ("在城镇开发边界内", "inside the urban boundary"),
     "excluded": ("命中排除规则（如污染地块）", "hit an excluding rule (e.g. contaminated site)"),
     "protected": ("位于生态保护红线或永久基本农田内", "inside the red line or basic farmland"),
+    "planned_use": ("现状用途与详细规划用途不一致", "current use differs from the detailed plan's use"),
 }
 
 
@@ -833,6 +920,7 @@ def recommend(
     units: pd.DataFrame,
     profile: Profile,
     *,
+    evidence: pd.DataFrame | None = None,
     conforms_to_plan: pd.Series | None = None,
     rectifiable: pd.Series | None = None,
     planned_use: pd.Series | None = None,
@@ -853,6 +941,7 @@ def recommend(
         parcel_class: :func:`landrenew.analysis.evaluation.parcel_classes` (by parcel_code).
         unit_of, units: :func:`landrenew.analysis.units.group_units`.
         profile: the policy profile.
+        evidence: the snapshot's list entries; their ``rectifiable`` field decides ``rectifiable``.
         conforms_to_plan, rectifiable: per parcel (parcels' index), True / False / NA; override
             the derived value where given.
         planned_use: per parcel, the planned-use key (e.g. ``commercial``) where known.
@@ -906,9 +995,12 @@ def recommend(
         out[j[j >= 0]] = True
         return out
 
+    rect_hit, bears = hit_rectifiable(tag_hits, evidence)
+    j = member_labels.get_indexer(tag_hits["parcel_index"].to_numpy()[bears]) if bears.any() else np.zeros(0, int)
+    derived_rect = _all_of(j[j >= 0], rect_hit[bears][j >= 0], len(pos))
     mem = _parcel_members(parcels, overlay, parcel_class, pos, hit_rules, cfg,
                           conforms_to_plan=conforms_to_plan, rectifiable=rectifiable,
-                          planned_use=planned_use)
+                          planned_use=planned_use, derived_rectifiable=derived_rect)
     tag_cols = [tags_summary[k].astype("boolean").fillna(False).to_numpy(bool)[pos]
                 if k in tags_summary else np.zeros(len(pos), dtype=bool) for k in cfg.tag_keys]
     tags_m = np.column_stack(tag_cols) if tag_cols else np.zeros((len(pos), 0), dtype=bool)
@@ -968,11 +1060,6 @@ def recommend(
         out[c] = out[c].astype(object)
     out = out.sort_values("priority", ascending=False, kind="stable").reset_index(drop=True)
     out.attrs["rules"] = [r.id for r in rules]
-    out.attrs["derived"] = {
-        "reclaimable": "construction land in agricultural space, outside the urban boundary, not excluded",
-        "conforms_to_plan": "false in red line / basic farmland; true in urban space; else unknown",
-        "rectifiable": "unknown unless given", "planned_use": "unknown unless given",
-    }
     return out
 
 
@@ -987,6 +1074,7 @@ def recommend_firms(
     *,
     parcels: pd.DataFrame | None = None,
     overlay: pd.DataFrame | None = None,
+    evidence: pd.DataFrame | None = None,
     rectifiable: pd.Series | None = None,
     year: int | None = None,
 ) -> pd.DataFrame:
@@ -997,7 +1085,8 @@ def recommend_firms(
     ``in_park`` = the area-weighted park share of its parcels when ``parcels`` and ``overlay``
     are given, else false where one of its parcels carries an ``outside_park`` hit and unknown
     otherwise; ``space`` = the space of most of its land (with ``overlay``); ``rectifiable``
-    from the keyword (by USCC), else unknown. Firms with no tag get no row.
+    from the keyword (by USCC), else from the ``evidence`` entries behind the hits on its
+    parcels (see the module docstring), else unknown. Firms with no tag get no row.
 
     Returns :data:`FIRM_COLUMNS` (``actions_zh/en`` ';'-joined), empty when the profile has no
     firm rules.
@@ -1022,7 +1111,9 @@ def recommend_firms(
 
     # tags and rules: union over the firm's parcels (hits by parcel_key = parcel_code)
     hits = tag_hits if tag_hits is not None else pd.DataFrame(columns=["parcel_key", "tag_key", "rule_id"])
+    rect_hit, bears = hit_rectifiable(hits, evidence)
     h = pd.DataFrame({"code": hits["parcel_key"].astype(object).to_numpy(),
+                      "rect": rect_hit, "bears": bears,
                       "tag": hits["tag_key"].astype(str).to_numpy(dtype=object),
                       "rule": hits["rule_id"].astype(str).to_numpy(dtype=object),
                       "evidence": (hits["evidence_id"].astype(object).to_numpy() if "evidence_id" in hits
@@ -1066,13 +1157,16 @@ def recommend_firms(
         for rid in outside_ids:
             outside[rule_case[rule_id == rid]] = True
         in_park = np.where(outside, 0.0, np.nan)
-    rect = np.full(n, np.nan)
+    judged = pairs["bears"].to_numpy(bool)
+    rect = _all_of(firm_of[judged], pairs["rect"].to_numpy(float)[judged], n)
+    given = np.full(n, np.nan)
     if rectifiable is not None:
-        rect = (rectifiable.astype("boolean").reindex(firm_idx)
-                .to_numpy(dtype=float, na_value=np.nan))
+        given = (rectifiable.astype("boolean").reindex(firm_idx)
+                 .to_numpy(dtype=float, na_value=np.nan))
+        rect = np.where(np.isnan(given), rect, given)
     counts = {"rectifiable": {"true": (rect == 1).astype(np.int64), "false": (rect == 0).astype(np.int64),
                               "unknown": np.isnan(rect).astype(np.int64),
-                              "given": (~np.isnan(rect)).astype(np.int64)}}
+                              "given": (~np.isnan(given)).astype(np.int64)}}
     facts = _Facts(
         n=n, tags=tags, tag_text=_tag_text(tags, cfg.tag_chars), rule_case=rule_case, rule_id=rule_id,
         space=space, klass=klass, planned=np.full(n, None, dtype=object),

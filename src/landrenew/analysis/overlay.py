@@ -108,6 +108,8 @@ def overlay(
           parcel inside the union of that kind's features ÷ parcel area, in [0, 1]
           (NaN for a parcel without geometry or with zero area);
         * ``park_name`` — the park (by name) with the largest area inside the parcel, NA if none;
+        * ``plan_zone``, ``planned_code`` — the detailed-plan zone (``land.planning``) covering at
+          least its ``min_share`` of the parcel, and the zone's planned 用地用海 code; NA if none;
         * ``space`` — ``ecological`` / ``agricultural`` / ``urban`` (:func:`assign_space`);
         * ``is_construction`` — 建设用地 by DLBM, by 用地用海 where the DLBM is missing or unknown;
         * ``patch_id``, ``patch_area_mu``, ``patch_size`` — the construction patch (numbered
@@ -160,10 +162,11 @@ def overlay(
     out["area_mu"] = parcels["area_m2"].to_numpy(dtype=float) / M2_PER_MU
     for k in kinds:
         out[f"share_{k}"] = share_of[k]
-    out["park_name"] = _park_names(
-        tree, geoms, parcel_area, layer_geoms[layer_kind == park_layer],
-        layers["name"].to_numpy(dtype=object)[layer_kind == park_layer],
-    )
+    park = layer_kind == park_layer
+    out["park_name"] = pd.array(
+        largest_feature(tree, geoms, parcel_area, layer_geoms[park], layers["name"].to_numpy(dtype=object)[park])[0],
+        dtype="string")
+    out["plan_zone"], out["planned_code"] = _planned_use(tree, geoms, parcel_area, layers, layer_geoms, profile)
     out["space"] = assign_space({s: share_of[g] for s, g in space_group.items()}, space_min_share)
     construction = construction_flags(parcels["dlbm"], parcels["ydyh_code"])
     out["is_construction"] = construction
@@ -475,6 +478,26 @@ def connected_components(
 # --------------------------------------------------------------------------- helpers
 
 
+def _planned_use(tree: shapely.STRtree, geoms: NDArray[np.object_], parcel_area: NDArray[np.float64],
+                 layers: gpd.GeoDataFrame, layer_geoms: NDArray[np.object_],
+                 profile: Profile) -> tuple[pd.api.extensions.ExtensionArray, pd.api.extensions.ExtensionArray]:
+    """The detailed-plan zone holding at least ``land.planning``'s ``min_share`` of each parcel
+    (its feature id) and that zone's planned-use code; NA elsewhere or without a plan layer."""
+    zone = np.full(len(geoms), None, dtype=object)
+    code = zone.copy()
+    planning = profile.land_rules.planning
+    if planning is not None and "ydyh_code" in layers.columns:
+        mine = (layers[LAYER_KIND] == planning.params.layer).to_numpy()
+        ids = layers["feature_id"].astype("string").fillna(pd.Series(layers.index.astype(str), index=layers.index))
+        label, area = largest_feature(tree, geoms, parcel_area, layer_geoms[mine], ids.to_numpy(dtype=object)[mine])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            enough = area / parcel_area >= planning.params.min_share
+        zone[enough] = label[enough]
+        lookup = pd.Series(layers["ydyh_code"][mine].to_numpy(dtype=object), index=ids[mine].to_numpy(dtype=object))
+        code[enough] = pd.Series(label[enough], dtype=object).map(lookup[~lookup.index.duplicated()]).to_numpy(object)
+    return pd.array(zone, dtype="string"), pd.array(code, dtype="string")
+
+
 def _park_layer(profile: Profile) -> str:
     """The park layer kind: of the profile's outside_park tag rule, else of the
     ``industrial_park`` role of ``land.control_lines``."""
@@ -487,30 +510,32 @@ def _park_layer(profile: Profile) -> str:
     raise ValueError("the profile names no park layer: pass park_layer")
 
 
-def _park_names(
+def largest_feature(
     tree: shapely.STRtree,
     geoms: NDArray[np.object_],
     parcel_area: NDArray[np.float64],
-    park_geoms: NDArray[np.object_],
-    park_names: NDArray[np.object_],
-) -> pd.api.extensions.ExtensionArray:
-    """Name of the park with the largest area inside each parcel (NA when none)."""
+    feature_geoms: NDArray[np.object_],
+    labels: NDArray[np.object_],
+) -> tuple[NDArray[np.object_], NDArray[np.float64]]:
+    """Per parcel, the label holding the largest area inside it (features with one label count
+    together) and that area; None and 0 where no labelled feature covers any of it."""
     n = len(geoms)
-    out = np.full(n, None, dtype=object)
-    code, uniq = pd.factorize(pd.Series(park_names, dtype="string"))
+    out, best = np.full(n, None, dtype=object), np.zeros(n)
+    code, uniq = pd.factorize(pd.Series(labels, dtype="string"))
     named = code >= 0
     if named.any():
-        parts, part_name = split_large(*_polygons(park_geoms[named], code[named]))
+        parts, part_label = split_large(*_polygons(feature_geoms[named], code[named]))
         pairs = inside_areas(tree, geoms, parcel_area, parts)
-        key = pairs.parcel.astype(np.int64) * len(uniq) + part_name[pairs.part]
+        key = pairs.parcel.astype(np.int64) * len(uniq) + part_label[pairs.part]
         keys, inv = np.unique(key, return_inverse=True)
         area = np.bincount(inv, weights=pairs.area)
-        parcel, name = keys // len(uniq), keys % len(uniq)
+        parcel, label = keys // len(uniq), keys % len(uniq)
         order = np.lexsort((-area, parcel))  # per parcel, largest area first
         first = order[np.r_[True, parcel[order][1:] != parcel[order][:-1]]] if len(order) else order
         first = first[area[first] > 0]
-        out[parcel[first]] = np.asarray(uniq, dtype=object)[name[first]]
-    return pd.array(out, dtype="string")
+        out[parcel[first]] = np.asarray(uniq, dtype=object)[label[first]]
+        best[parcel[first]] = area[first]
+    return out, best
 
 
 def _segments(parts: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.intp]]:

@@ -94,8 +94,10 @@ def run_pipeline(snapshot: Snapshot, profile: Profile, as_of: date, year: int | 
     hits = step("tags", tag_parcels, parcels, over, pclass, links, snapshot.evidence, profile, as_of)
     tags = summarize_tags(hits, len(parcels))
     unit_of, units = step("units", group_units, parcels, over, tags, profile, geometry=False)
-    cases = step("disposal", recommend, parcels, over, tags, hits, pclass, unit_of, units, profile)
-    firm_paths = step("firm_paths", recommend_firms, evaluation, hits, links, profile, parcels=parcels, overlay=over)
+    cases = step("disposal", recommend, parcels, over, tags, hits, pclass, unit_of, units, profile,
+                 evidence=snapshot.evidence)
+    firm_paths = step("firm_paths", recommend_firms, evaluation, hits, links, profile, parcels=parcels, overlay=over,
+                      evidence=snapshot.evidence)
     alloc = step("allocation", allocate, evaluation, profile, snapshot.firms)
     return AnalysisResult(year, as_of, over, evaluation, pclass, hits, tags, unit_of, units, cases, firm_paths,
                           alloc, timings)

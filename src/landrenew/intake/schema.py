@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-ColumnType = Literal["str", "int", "float", "date", "bool", "district", "parcel_code", "uscc", "codes"]
+ColumnType = Literal["str", "int", "float", "date", "bool", "tribool", "district", "parcel_code", "uscc", "codes"]
 Geometry = Literal["polygon", "optional_polygon", "none"]
 
 
@@ -103,6 +103,7 @@ LAYER_KINDS: dict[str, tuple[str, str]] = {
     "urban_boundary": ("城镇开发边界", "urban development boundary"),
     "industrial_line": ("工业用地保障线", "industrial land protection line"),
     "industrial_park": ("工业园区/集中区", "industrial park / concentration area"),
+    "planned_use": ("详细规划用地（规划用途）", "planned land use (detailed plan)"),
 }
 
 LAYER = SourceKind(
@@ -111,6 +112,9 @@ LAYER = SourceKind(
         Column("feature_id", "编号", "str", ("BSM", "BH", "code", "id", "区块编号")),
         Column("name", "名称", "str", ("MC", "名称", "园区名称", "name")),
         Column("district_code", "行政区代码", "district", DISTRICT.aliases),
+        Column("ydyh_code", "规划用途代码", "str", ("规划用地代码", "规划用地用海代码", "GHYDDM", "YDDM", "用地代码", "planned_use"),
+               help_zh="详细规划用地（planned_use）必填：用地用海分类代码，如 1001 工业用地、0901 商业用地",
+               help_en="required for planned_use layers: 用地用海 code, e.g. 1001 industrial, 0901 commercial"),
     ),
     key=("feature_id",),
 )
@@ -162,6 +166,9 @@ HAZARDS = SourceKind(
         Column("found_date", "发现日期", "date", ("检查日期", "found")),
         Column("status", "整改状态", "str", ("状态", "status"), help_zh="未整改/整改中/已整改", help_en="not fixed / fixing / fixed"),
         Column("source_agency", "来源部门", "str", ("数据来源", "source")),
+        Column("rectifiable", "可整改", "tribool", ("是否可整改", "能否整改", "可就地整改", "整改可行性", "rectifiable"),
+               help_zh="主管部门认定能否就地整改达标：是/否；空表示未认定",
+               help_en="whether the agency judges it fixable in place: 是/否; blank = not judged"),
     ),
     key=("record_id",),
     one_of=(("uscc", "parcel_code"),),
@@ -180,6 +187,9 @@ POLLUTION = SourceKind(
         Column("penalty_wan", "罚款金额", "float", ("罚款", "penalty"), minimum=0, unit="万元"),
         Column("status", "整改状态", "str", ("状态", "status")),
         Column("contaminated_site", "污染地块", "bool", ("疑似污染地块", "contaminated")),
+        Column("rectifiable", "可整改", "tribool", ("是否可整改", "能否整改", "可就地整改", "整改可行性", "rectifiable"),
+               help_zh="主管部门认定能否就地整改达标：是/否；空表示未认定",
+               help_en="whether the agency judges it fixable in place: 是/否; blank = not judged"),
     ),
     key=("case_id",),
     one_of=(("uscc", "parcel_code"),),
@@ -235,3 +245,12 @@ IDLE = SourceKind(
 )
 
 KINDS: dict[str, SourceKind] = {k.name: k for k in (PARCELS, LAYER, FIRMS, HAZARDS, POLLUTION, ENFORCEMENT, UNSUPPLIED, IDLE)}
+
+
+def source_kind(kind: str, layer_kind: str | None = None) -> SourceKind:
+    """The schema of ``kind``; a ``planned_use`` layer must give every zone its planned-use code."""
+    spec = KINDS[kind]
+    if kind == "layer" and layer_kind == "planned_use":
+        spec = replace(spec, columns=tuple(replace(c, required=True) if c.name == "ydyh_code" else c
+                                           for c in spec.columns))
+    return spec

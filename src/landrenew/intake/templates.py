@@ -9,7 +9,7 @@ import pandas as pd
 
 from landrenew.intake.schema import KINDS, LAYER_KINDS, Column, SourceKind
 
-TYPE_ZH = {"str": "文本", "int": "整数", "float": "数值", "date": "日期", "bool": "是/否", "district": "行政区代码",
+TYPE_ZH = {"str": "文本", "int": "整数", "float": "数值", "date": "日期", "bool": "是/否", "tribool": "是/否/空", "district": "行政区代码",
            "parcel_code": "宗地代码", "uscc": "统一社会信用代码", "codes": "宗地代码列表"}
 
 

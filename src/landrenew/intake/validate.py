@@ -180,7 +180,8 @@ def _empty(c: Column) -> pd.Series:
     return pd.Series(pd.NaT if c.type == "date" else pd.NA, dtype=_DTYPES.get(c.type, "object"))
 
 
-_DTYPES = {"int": "Int64", "float": "Float64", "date": "datetime64[ns]", "bool": "boolean", "str": "string",
+_DTYPES = {"int": "Int64", "float": "Float64", "date": "datetime64[ns]", "bool": "boolean", "tribool": "boolean",
+           "str": "string",
            "district": "string", "parcel_code": "string", "uscc": "string", "codes": "string"}
 
 
@@ -200,13 +201,14 @@ def _coerce(s: pd.Series, c: Column, ctx: IntakeContext) -> tuple[pd.Series, Err
     elif c.type == "date":
         v = _dates(s, t)
         errors.append((msg.BAD_DATE, filled & v.isna(), None))
-    elif c.type == "bool":
+    elif c.type in ("bool", "tribool"):  # a blank tribool stays unknown (NA)
         low = t.str.lower()
         v = pd.Series(pd.NA, index=s.index, dtype="boolean")
         v[low.isin(_TRUE).fillna(False)] = True
         v[low.isin(_FALSE).fillna(False)] = False
         errors.append((msg.BAD_BOOL, filled & v.isna(), None))
-        v = v.fillna(False)
+        if c.type == "bool":
+            v = v.fillna(False)
     elif c.type == "district":
         v = t.map(ctx.district_lookup()).astype("string")
         codes = ", ".join(f"{k} {n}" for k, n in ctx.districts.items())

@@ -828,6 +828,22 @@ class Reclaimable(Rule):
     params: ReclaimableParams
 
 
+class PlanningParams(Strict):
+    layer: Key = Field(description="layer kind of the detailed-plan zones (each with its planned 用地用海 code)")
+    min_share: Annotated[float, Field(gt=0, le=1)] = Field(
+        description="share of a parcel inside one zone from which the zone's planned use is the parcel's")
+    conform_digits: Annotated[int, Field(ge=2, le=6)] = Field(
+        description="leading digits of the 用地用海 code on which current and planned use must agree to conform")
+    uses: dict[Key, list[LandCode]] = Field(
+        min_length=1, description="planned-use key (as used by disposal planned_use_any) -> 用地用海 code prefixes")
+
+
+class Planning(Rule):
+    """Detailed plan (详细规划): a parcel's planned use, and whether its current use conforms."""
+
+    params: PlanningParams
+
+
 class LandRules(Strict):
     idle_definition: IdleDefinition
     idle_fee: IdleConsequence
@@ -837,6 +853,7 @@ class LandRules(Strict):
     control_lines: ControlLayers
     consolidation: Consolidation
     reclaimable: Reclaimable
+    planning: Planning | None = None
 
 
 # --------------------------------------------------------------------------- disposal
@@ -1251,6 +1268,13 @@ class Profile(Strict):
                     )
             for j, rid in enumerate(d.params.yields_quota):
                 ref(here + ("params", "yields_quota", j), rid)
+            planned = set(self.land_rules.planning.params.uses) if self.land_rules.planning else set()
+            for j, u in enumerate(w.planned_use_any or []):
+                if u not in planned:
+                    found.append((here + ("when", "planned_use_any", j),
+                                  f"unknown planned use {u!r} (land_rules.planning.params.uses: "
+                                  f"{', '.join(sorted(planned)) or 'none'})",
+                                  f"未知规划用途 {u!r}（见 land_rules.planning.params.uses）"))
         for field in ("priority_order", "excluded"):
             for j, c in enumerate(getattr(self.quota.by_class.params, field)):
                 if c not in labels:

@@ -132,7 +132,7 @@ def _write_parcels(conn: Connection, batch_id: int, records: pd.DataFrame, info:
 def _write_layer(conn: Connection, batch_id: int, records: pd.DataFrame, info: BatchInfo) -> None:
     table = ControlFeature.__table__
     conn.execute(delete(table).where(table.c.layer_kind == info.layer_kind))
-    cols = ["feature_id", "name", "district_code", "area_m2"]
+    cols = ["feature_id", "name", "district_code", "ydyh_code", "area_m2"]
     df = pd.concat([pd.DataFrame(records[cols]), _geometry_columns(records, conn.dialect.name)], axis=1)
     insert_rows(conn, table, to_rows(df.assign(layer_kind=info.layer_kind, batch_id=batch_id)))
 

@@ -114,6 +114,8 @@ class ControlFeature(BoundsMixin, Base):
     feature_id: Mapped[str | None] = mapped_column(Text)
     name: Mapped[str | None] = mapped_column(Text)
     district_code: Mapped[str | None] = mapped_column(String(6))
+    #: planned use (用地用海 code) of a detailed-plan zone (layer kind ``planned_use``)
+    ydyh_code: Mapped[str | None] = mapped_column(String(8))
     batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batch.id"))
 
 
@@ -217,6 +219,8 @@ class RunParcel(Base):
     area_mu: Mapped[float] = mapped_column(Float)
     space: Mapped[str | None] = mapped_column(String(16))
     park_name: Mapped[str | None] = mapped_column(Text)
+    plan_zone: Mapped[str | None] = mapped_column(Text)
+    planned_code: Mapped[str | None] = mapped_column(String(8))
     firm_class: Mapped[str | None] = mapped_column(String(2))
     firm_uscc: Mapped[str | None] = mapped_column(String(18))
     tags: Mapped[str] = mapped_column(String(8))
