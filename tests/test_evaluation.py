@@ -11,14 +11,15 @@ previous year 2023
   320402 规上  none                                                  → fallback: this year's mean
 evaluation year 2024 (indicator tuples = tax/mu, sales/mu, tax/tce, tax/pollutant, VA/person, R&D/sales)
   320412 规上  A1 ratio 1 → 100; A2 ratio .5 + high-tech bonus 3 → 53; A3 ratio 2, capped → 120;
-               A4 ratio .25 but no employees: VA/person takes the group mean (20+10+40+22)/4 = 23
-               → 23/20 × 10 = 11.5, + .25 × 90 = 22.5 → 34; A5 ratio 1.1 → 110 but veto → D;
+               A4 ratio .25 but no employees: VA/person takes last year's group mean (5+15)/2 = 10
+               → 10/20 × 10 = 5, + .25 × 90 = 22.5 → 27.5; A5 ratio 1.1 → 110 but veto → D;
                A6 1 year in production → T; A7 utility → T.
                rank A3 1/5 A, A5 2/5 (B) → D, A1 3/5 B, A2 4/5 C, A4 5/5 D
   320412 规下  B1 (20, 200) → 100, 1/2 B; B2 (10, 100) → 50, 2/2 D; B3 2 亩 → T; B4 0 亩 → T
   320402 规上  benchmarks from 2024 (C3's undefined tax/mu and sales/mu are not in the mean):
                (40, 400, 4, 80, 20, .08); C1 ratio .25 → 25 (3/3 D); C2 ratio .75 → 75 (1/3 B);
-               C3 0 亩: tax/mu and sales/mu filled with the group means 20 and 200, ratio .5 → 50 (2/3 C)
+               C3 0 亩: tax/mu and sales/mu filled with this year's group means 20 and 200 (no 2023
+               data here), ratio .5 → 50 (2/3 C)
   320402 规下  D1 (30, 100): min(1.5, 1.2) × 80 + .5 × 20 = 106 (1/2 B); D2 (10, 100) → 50 (2/2 D)
 """
 
@@ -136,7 +137,7 @@ def test_benchmark_is_twice_the_previous_year_mean(result):
 
 def test_scores_worked_by_hand(result):
     """常政办发〔2018〕28号 weights 40/20/10/10/10/10 (规上) and 80/20 (规下); score = Σ min(v/b, cap) × w ± x."""
-    expected = {"A1": 100, "A2": 53, "A3": 120, "A4": 34, "A5": 110, "B1": 100, "B2": 50,
+    expected = {"A1": 100, "A2": 53, "A3": 120, "A4": 27.5, "A5": 110, "B1": 100, "B2": 50,
                 "C1": 25, "C2": 75, "C3": 50, "D1": 106, "D2": 50}
     for uscc, score in expected.items():
         assert result.loc[uscc, "score"] == pytest.approx(score), uscc
@@ -156,14 +157,26 @@ def test_cap(result):
     assert result.loc["D1", "score_tax_per_mu"] == pytest.approx(96.0)
 
 
-def test_missing_indicator_takes_the_group_mean(result):
-    """eval.missing (Zhejiang practice): a missing indicator takes the district-group mean and is flagged."""
+def test_missing_indicator_takes_last_years_group_mean(result):
+    """eval.missing (previous_group_mean): a missing indicator takes the district-group mean of the
+    previous year (P1 5, P2 15; utility P3 left out) and is flagged; C3's district-group has no
+    2023 firms, so this year's mean fills it."""
     a4 = result.loc["A4"]
     assert a4["filled_labour_productivity"]
-    assert a4["value_labour_productivity"] == pytest.approx(23.0)  # (20 + 10 + 40 + 22) / 4
-    assert a4["score_labour_productivity"] == pytest.approx(11.5)
+    assert a4["value_labour_productivity"] == pytest.approx(10.0)
+    assert a4["score_labour_productivity"] == pytest.approx(5.0)
     assert not any(a4[f"filled_{k}"] for k in KEYS if k != "labour_productivity")
     assert not result.loc["A1", [f"filled_{k}" for k in KEYS]].any()
+    assert result.loc["C3", "value_tax_per_mu"] == pytest.approx(20.0)
+
+
+def test_missing_indicator_with_this_years_group_mean(scenario, profile):
+    """eval.missing (group_mean): this year's district-group mean (20 + 10 + 40 + 22) / 4 = 23."""
+    def this_year(ev):
+        ev["missing"]["params"]["method"] = "group_mean"
+    a4 = evaluate(scenario, profile_with(profile, this_year)).set_index("uscc").loc["A4"]
+    assert a4["value_labour_productivity"] == pytest.approx(23.0)
+    assert a4["score"] == pytest.approx(34.0)
 
 
 def test_veto_forces_class_d(result):
@@ -402,6 +415,48 @@ def test_more_tax_never_lowers_score_or_class(data, who, factor, profile):
     assert after["class"] == before["class"] or ORDER[after["class"]] < ORDER[before["class"]]
     if before["class"] != "T":
         assert after["score"] >= before["score"] - 1e-9 * max(1.0, abs(before["score"]))
+
+
+def test_filling_with_this_years_mean_lets_more_tax_cost_rank(profile):
+    """Why the profile fills from last year (eval.missing previous_group_mean): Y has no tax, so its
+    tax-based indicators are filled. With this year's mean, X paying ten times the tax lifts Y's
+    filled values past X's capped ones (X: rank 1 → 2); with last year's mean, X only gains."""
+    rows = [firm(u, "320412", "规上", 2023, (10, 100, 1, 20, 5, 0.02)) for u in ("X", "Y", "Z")]
+    rows += [firm("X", "320412", "规上", 2024, (10, 100, 1, 20, 5, 0.02)),
+             firm("Y", "320412", "规上", 2024, (10, 120, 1, 20, 5, 0.02)),
+             firm("Z", "320412", "规上", 2024, (2, 20, 0.2, 4, 1, 0.004))]
+    data = pd.DataFrame(rows)
+    data.loc[4, "tax_wan"] = np.nan
+    richer = data.copy()
+    richer.loc[3, "tax_wan"] *= 10
+
+    def this_year(ev):
+        ev["missing"]["params"]["method"] = "group_mean"
+    for prof, ranks in ((profile_with(profile, this_year), (1, 2)), (profile, (2, 1))):
+        before = evaluate(data, prof).set_index("uscc").loc["X"]
+        after = evaluate(richer, prof).set_index("uscc").loc["X"]
+        assert (before["rank"], after["rank"]) == ranks
+        assert after["score"] > before["score"]
+
+
+@PROPS
+@given(data=firm_years(), who=st.integers(0, 10_000), factor=st.floats(1.01, 100.0),
+       blanks=st.lists(st.booleans(), min_size=30, max_size=30))
+def test_more_tax_never_lowers_class_when_peers_tax_is_filled(data, who, factor, blanks, profile):
+    """Monotonicity with missing taxes: peers without a 2024 tax are filled with the 2023 group
+    mean (previous_group_mean), so raising one firm's tax cannot lift them past it."""
+    cur = data[data["year"] == 2024]
+    prev = cur.assign(year=2023)  # a complete previous year in every district and group
+    i = cur.index[who % len(cur)]
+    blank = np.array(blanks[: len(cur)]) & (cur.index != i)
+    cur = cur.assign(tax_wan=cur["tax_wan"].mask(blank))
+    both = pd.concat([cur, prev], ignore_index=True)
+    richer = both.copy()
+    richer.loc[0 + list(cur.index).index(i), "tax_wan"] *= factor
+    uscc = cur.loc[i, "uscc"]
+    before = evaluate(both, profile).set_index("uscc").loc[uscc]
+    after = evaluate(richer, profile).set_index("uscc").loc[uscc]
+    assert after["class"] == before["class"] or ORDER[after["class"]] < ORDER[before["class"]]
 
 
 @PROPS

@@ -17,11 +17,13 @@ How a firm of the evaluation year is scored:
    numerator or denominator, or a denominator ≤ 0 (zero land, zero energy, no employees…),
    makes the value *undefined*; it is then handled by the profile's ``missing`` rule:
    ``group_mean`` (mean of the rated firms of the same scope with a defined value, this
-   year), ``zero``, or ``exclude_indicator`` (the firm is scored on its other indicators,
-   their weights scaled up to the group's total). ``filled_k`` flags such values (a group
-   where no rated firm has a value leaves it missing; it then scores 0). Because the group
-   mean is this year's, raising a *capped* firm's taxes can lift peers whose tax-based value
-   was filled past it; with every value defined, more tax never lowers a firm's class.
+   year), ``previous_group_mean`` (the same mean in the previous year; this year's where the
+   previous year has none), ``zero``, or ``exclude_indicator`` (the firm is scored on its
+   other indicators, their weights scaled up to the group's total). ``filled_k`` flags such
+   values (a group where no rated firm has a value leaves it missing; it then scores 0).
+   With this year's mean, raising one firm's taxes lifts the values filled for its peers and
+   can cost it rank; the previous year's mean does not move with this year's data, so more
+   tax never lowers a firm's class wherever the previous year has a mean.
 3. **Benchmarks.** ``benchmark_k = multiple × mean`` of the rated firms' defined values in the
    same scope (``benchmark.scope``, district and group) in year ``year + year_offset``.
    Fallback when that year has no rated firm with a value for the indicator in the scope
@@ -303,14 +305,20 @@ def evaluate(firms: pd.DataFrame, profile: Profile, year: int | None = None, *,
 
     # -- benchmarks: multiple × previous-year scope mean, with fallback
     if prev.empty:
-        prev_mean = pd.DataFrame(np.nan, index=cur.index, columns=keys)
+        prev_raw = None
     else:
         prev_rated = _not_rated(prev, ev, _groups(prev, ev), reasons=False)[0]
-        pv = _raw_values(prev, ev)
-        pv = pv.where(np.broadcast_to(prev_rated[:, None], pv.shape))
-        means = pv.groupby(_keys(prev, bm.scope, "benchmark"), dropna=False, sort=False).mean()
-        prev_mean = (cur[list(bm.scope)].merge(means.reset_index(), on=list(bm.scope), how="left")[keys]
-                     .set_axis(cur.index))
+        prev_raw = _raw_values(prev, ev)
+        prev_raw = prev_raw.where(np.broadcast_to(prev_rated[:, None], prev_raw.shape))
+
+    def previous_mean(scope: list[str], what: str) -> pd.DataFrame:
+        """Per current firm, the previous year's mean of rated firms' values in its scope."""
+        if prev_raw is None:
+            return pd.DataFrame(np.nan, index=cur.index, columns=keys)
+        means = prev_raw.groupby(_keys(prev, scope, what), dropna=False, sort=False).mean()
+        return cur[list(scope)].merge(means.reset_index(), on=list(scope), how="left")[keys].set_axis(cur.index)
+
+    prev_mean = previous_mean(list(bm.scope), "benchmark")
     cur_mean = _scope_mean(cur, rated_raw, bm.scope, "benchmark")
     bench = pd.DataFrame(index=cur.index, columns=keys, dtype=float)
     basis: dict[str, np.ndarray] = {}
@@ -337,6 +345,11 @@ def evaluate(firms: pd.DataFrame, profile: Profile, year: int | None = None, *,
     undefined = raw.isna().to_numpy() & rated[:, None]
     if method == "group_mean":
         fill = _scope_mean(cur, rated_raw, ev.missing.params.scope, "missing")
+        values = raw.where(~undefined, fill)
+    elif method == "previous_group_mean":  # last year's scope mean; this year's where there is none
+        scope = list(ev.missing.params.scope)
+        fill = previous_mean(scope, "missing")
+        fill = fill.where(fill.notna(), _scope_mean(cur, rated_raw, scope, "missing"))
         values = raw.where(~undefined, fill)
     elif method == "zero":
         values = raw.where(~undefined, 0.0)

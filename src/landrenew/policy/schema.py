@@ -646,7 +646,7 @@ class NotRated(Rule):
 
 
 class MissingParams(Strict):
-    method: Literal["group_mean", "zero", "exclude_indicator"]
+    method: Literal["group_mean", "previous_group_mean", "zero", "exclude_indicator"]
     scope: list[FieldName]
 
 
