@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -49,7 +50,17 @@ def test_same_seed_builds_the_same_city(city):
     for name in ("enforcement", "unsupplied"):
         pd.testing.assert_frame_equal(getattr(city, name).drop(columns="geometry"),
                                       getattr(again, name).drop(columns="geometry"))
+    for kind, layer in city.layers.items():
+        pd.testing.assert_frame_equal(layer.drop(columns="geometry"), again.layers[kind].drop(columns="geometry"))
+        assert shapely.equals_exact(layer.geometry.values, again.layers[kind].geometry.values, tolerance=0).all()
     assert city.summary() == again.summary()
+
+
+def test_plan_zones_do_not_scale_with_the_parcels(city):
+    bigger = build_city(2 * N, seed=SEED)
+    a, b = city.layers["planned_use"], bigger.layers["planned_use"]
+    assert a["feature_id"].equals(b["feature_id"]) and a["name"].equals(b["name"])
+    assert shapely.equals_exact(a.geometry.values, b.geometry.values, tolerance=0).all()
 
 
 def test_another_seed_builds_another_city(city):
@@ -167,7 +178,8 @@ def test_evidence_lists_have_realistic_rates(city):
 
 def test_control_layers_are_consistent(city):
     layers = {k: v.to_crs(WORK_CRS) for k, v in city.layers.items()}
-    assert set(layers) == {"eco_redline", "basic_farmland", "urban_boundary", "industrial_line", "industrial_park"}
+    assert set(layers) == {"eco_redline", "basic_farmland", "urban_boundary", "industrial_line", "industrial_park",
+                           "planned_use"}
     for v in layers.values():
         assert len(v) > 0 and v["feature_id"].is_unique and v["district_code"].isin(DISTRICTS).all()
     bf = shapely.union_all(layers["basic_farmland"].geometry.values)
@@ -178,6 +190,72 @@ def test_control_layers_are_consistent(city):
     line = shapely.union_all(layers["industrial_line"].geometry.values)
     assert shapely.difference(line, urban).area < 1e-3 * line.area
     assert "武进国家高新区" in set(layers["industrial_park"]["name"])
+
+
+def _zone_facts(city):
+    """Planned-use zones (work CRS), whether each lies in the industrial line, and whether it holds industry."""
+    zones = city.layers["planned_use"].to_crs(WORK_CRS)
+    g = zones.geometry.values
+    line = shapely.union_all(city.layers["industrial_line"].to_crs(WORK_CRS).geometry.values)
+    in_line = shapely.contains(line, shapely.point_on_surface(g))
+    p = city.parcels.to_crs(WORK_CRS)
+    ind = shapely.point_on_surface(p.geometry.values[(p["dlbm"] == "0601").to_numpy()])
+    i, _ = shapely.STRtree(ind).query(g, predicate="contains")
+    has_industry = np.bincount(i, minlength=len(g)) > 0
+    return zones, in_line, has_industry
+
+
+def test_plan_zones_tessellate_the_urban_boundary_in_block_sized_polygons(city):
+    zones, _, _ = _zone_facts(city)
+    g = zones.geometry.values
+    assert list(zones.columns) == ["feature_id", "name", "district_code", "ydyh_code", "geometry"]
+    assert zones["feature_id"].is_unique and zones["feature_id"].str.match(r"^XXGH\d{6}\d{4}$").all()
+    assert zones["name"].str.contains("规划单元").all() and zones["district_code"].isin(DISTRICTS).all()
+    assert shapely.is_valid(g).all() and set(shapely.get_type_id(g)) == {3}
+    urban = shapely.union_all(city.layers["urban_boundary"].to_crs(WORK_CRS).geometry.values)
+    union = shapely.union_all(g)
+    assert shapely.difference(union, urban).area < 1e-4 * union.area  # inside the boundary …
+    assert union.area > 0.98 * urban.area  # … and covering it
+    assert shapely.area(g).sum() / union.area - 1 < 1e-4  # without overlaps
+    ha = shapely.area(g) / 1e4
+    assert ((ha >= 8) & (ha <= 40)).mean() > 0.85 and ha.min() >= 1.5 and ha.max() < 80
+    assert 12 <= np.median(ha) <= 30
+    for code, district in zip(city.districts["district_code"], city.districts.to_crs(WORK_CRS).geometry, strict=True):
+        inside = shapely.contains_xy(district, *shapely.get_coordinates(
+            shapely.point_on_surface(g[(zones["district_code"] == code).to_numpy()])).T)
+        assert inside.all(), code
+
+
+def test_plan_zones_have_valid_planned_uses_by_where_they_lie(city):
+    zones, in_line, has_industry = _zone_facts(city)
+    code = zones["ydyh_code"]
+    assert validate_ydyh(code).all() and code.str.len().eq(4).all()
+    assert 0.6 <= (code[in_line] == "1001").mean() <= 0.9  # industrial protection line: mostly industry
+    assert code[in_line].isin(["1101"]).any()
+    outside = ~in_line
+    assert (code[outside] == "0701").mean() > 0.3 and (code[outside] == "1001").mean() < 0.2
+    assert code[outside].str.startswith("08").any() and code[outside].eq("1401").any()
+    # 工改服 candidates: industrial land today outside the line, planned for commerce / business / housing
+    converted = code[outside & has_industry]
+    assert converted.str.startswith("09").sum() >= 5
+    assert converted.isin(["0901", "0902", "0701"]).mean() > 0.3
+
+
+def test_hazards_and_pollution_say_whether_they_can_be_fixed_in_place(city):
+    for frame in (city.hazards, city.pollution):
+        r = frame["rectifiable"]
+        assert str(r.dtype) == "boolean"
+        assert 0.05 <= r.isna().mean() <= 0.5  # ~20 % not judged (small lists at this size)
+        assert r.eq(True).sum() > 0 and r.eq(False).sum() > 0
+    h = city.hazards
+    judged = h[h["rectifiable"].notna()]
+    no = (~judged["rectifiable"].astype(bool)).groupby(judged["level"]).mean()
+    assert no["重大"] > no["一般"]
+    assert judged.loc[judged["status"] == "已整改", "rectifiable"].all()
+    p = city.pollution
+    judged = p[p["rectifiable"].notna()]
+    no = (~judged["rectifiable"].astype(bool)).groupby(judged["violation_type"]).mean()
+    assert no["污染地块"] > no["超标排放"]
 
 
 def test_summary_adds_up(city):
@@ -196,7 +274,7 @@ def test_every_kind_is_delivered_and_parcels_come_one_file_per_district(deliveri
     assert all(d.path.exists() for d in deliveries)
     assert len(_by(deliveries, "parcels")) == len(DISTRICTS)
     assert {d.layer_kind for d in _by(deliveries, "layer")} == {
-        "eco_redline", "basic_farmland", "urban_boundary", "industrial_line", "industrial_park"}
+        "eco_redline", "basic_farmland", "urban_boundary", "industrial_line", "industrial_park", "planned_use"}
     assert all(d.agency_zh and d.description_zh for d in deliveries)
 
 
@@ -268,19 +346,59 @@ def test_list_workbooks_have_one_header_row_and_real_dates(deliveries):
     assert "宗地代码" in header and "约定开工日期" in header
 
 
+def test_plan_zones_are_delivered_with_their_planned_use_under_its_chinese_header(city, deliveries):
+    (d,) = _by(deliveries, "layer", layer_kind="planned_use")
+    assert d.path.suffix == ".gpkg" and d.agency_zh == "自然资源和规划局"
+    info = pyogrio.read_info(d.path)
+    assert info["crs"] == "EPSG:4490" and info["features"] == len(city.layers["planned_use"])
+    assert {"编号", "名称", "行政区代码", "规划用途代码"} <= set(info["fields"])
+    df = pyogrio.read_dataframe(d.path, read_geometry=False)
+    assert df["规划用途代码"].tolist() == city.layers["planned_use"]["ydyh_code"].tolist()
+
+
+def test_rectifiable_is_written_as_yes_no_or_blank(deliveries):
+    for kind in ("hazards", "pollution"):
+        (d,) = _by(deliveries, kind)
+        ws = openpyxl.load_workbook(d.path).active
+        header = [c.value for c in ws[1]]
+        col = header.index("可整改") + 1
+        assert {ws.cell(r, col).value for r in range(2, ws.max_row + 1)} == {"是", "否", None}
+
+
 def test_deliveries_load_cleanly_through_the_intake(deliveries):
     read = pytest.importorskip("landrenew.intake.read")
     validate_mod = pytest.importorskip("landrenew.intake.validate")
     from landrenew.intake.report import IntakeReport
-    from landrenew.intake.schema import KINDS
+    from landrenew.intake.schema import source_kind
 
     ctx = validate_mod.IntakeContext("常州市", dict(DISTRICTS), (119.0, 31.0, 120.4, 32.2))
     for d in deliveries:
+        spec = source_kind(d.kind, d.layer_kind)
         report = IntakeReport(str(d.path), d.kind)
-        raw = read.read_raw(Path(d.path), KINDS[d.kind], report, sheet=d.sheet)
+        raw = read.read_raw(Path(d.path), spec, report, sheet=d.sheet)
         assert raw is not None, report.frame().to_string()
-        out = validate_mod.validate(raw, KINDS[d.kind], ctx, report, d.crs)
+        out = validate_mod.validate(raw, spec, ctx, report, d.crs)
         assert out is not None and report.ok, (d.path.name, report.frame().head(10).to_string())
         assert len(out.frame) > 0
         if d.kind == "parcels":
             assert np.isfinite(out.frame["area_m2"]).all()
+
+
+def test_the_demo_job_loads_the_plan_zones_and_the_judgements(tmp_path, profile):
+    from sqlalchemy import text
+
+    from landrenew.demo.job import run_demo
+    from landrenew.store import Workspace
+
+    ws = Workspace.open(tmp_path / "ws")
+    run = run_demo(ws, profile, 1000, SEED)
+    assert not run.failed, [(d.path.name, r.report.frame().head(5).to_string()) for d, r in run.failed]
+    with ws.engine.connect() as conn:
+        zones = pd.read_sql(text("SELECT feature_id, ydyh_code FROM control_feature "
+                                 "WHERE layer_kind = 'planned_use'"), conn)
+        attrs = pd.read_sql(text("SELECT kind, attrs FROM evidence WHERE kind IN ('hazards', 'pollution')"), conn)
+    assert len(zones) > 1000 and zones["ydyh_code"].notna().all() and validate_ydyh(zones["ydyh_code"]).all()
+    attrs["attrs"] = attrs["attrs"].map(lambda a: json.loads(a) if isinstance(a, str) else a)
+    for kind in ("hazards", "pollution"):
+        values = [a.get("rectifiable", "missing") for a in attrs.loc[attrs["kind"] == kind, "attrs"]]
+        assert {True, False, None} == set(values), kind

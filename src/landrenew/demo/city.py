@@ -1,11 +1,13 @@
 """The demo city: parcels, control layers, firms and evidence lists on the real districts.
 
 `build_city` is deterministic for a seed (one `numpy.random.default_rng(seed)` drives
-everything, in a fixed order) and vectorised. It composes:
+everything, in a fixed order; later additions use child streams ``default_rng([seed, k])``
+so they do not shift it) and vectorised. It composes:
 
 * `geography` — the real districts and the natural and planned frame;
 * `layout` — seed points by density zone and the parcel geometries cut around them;
-* `controls` — the five control layers;
+* `controls` — the five control layers; `plan` — the detailed-plan (控规) zones and their
+  planned use, drawn from their own random stream so they leave the other draws unchanged;
 * `parcels` — land use (parks mostly 0601, villages 0702, basic farmland 01xx …), parcel
   codes, ownership, dates and areas;
 * `names` — right holders; `firms` — firms on industrial parcels;
@@ -41,7 +43,11 @@ from landrenew.demo.parcels import (
     parcel_codes,
     parcel_dates,
 )
+from landrenew.demo.plan import planned_use_layer
 from landrenew.demo.shapes import to_out
+
+#: child random streams (``default_rng([seed, k])``): the plan zones, the agencies' 可整改 judgements
+PLAN_STREAM, JUDGE_STREAM = 1, 2
 
 
 @dataclass
@@ -49,7 +55,7 @@ class DemoCity:
     """A generated city: every frame in canonical column names, geometries in EPSG:4490.
 
     ``layers`` maps each layer kind (eco_redline, basic_farmland, urban_boundary,
-    industrial_line, industrial_park) to its features; ``firms`` holds one row per
+    industrial_line, industrial_park, planned_use) to its features; ``firms`` holds one row per
     firm per evaluation year (2023, 2024).
     """
 
@@ -108,6 +114,7 @@ def build_city(n_parcels: int = 50_000, seed: int = 42) -> DemoCity:
     if n_parcels < 200:
         raise ValueError("n_parcels must be at least 200")
     rng = np.random.default_rng(seed)  # the order of the steps below fixes the city for a seed
+    plan_rng, judge_rng = (np.random.default_rng([seed, k]) for k in (PLAN_STREAM, JUDGE_STREAM))
     geo = build_geography(rng)
     pts, villages = sample_points(rng, geo, int(n_parcels * 1.02))
     layers_w, unions = control_layers(rng, geo, villages)
@@ -155,11 +162,13 @@ def build_city(n_parcels: int = 50_000, seed: int = 42) -> DemoCity:
         "declared_area_m2": declared,
     }, geometry=geoms, crs=WORK_CRS)
 
-    hazards = evidence.hazards(rng, firms, parcels_w, dates.never | dates.partial)
-    pollution, veto_env = evidence.pollution(rng, firms, parcels_w, zone)
+    hazards = evidence.hazards(rng, firms, parcels_w, dates.never | dates.partial, judge=judge_rng)
+    pollution, veto_env = evidence.pollution(rng, firms, parcels_w, zone, judge=judge_rng)
     firms["veto_env_penalty"] = veto_env
     enforcement = evidence.enforcement(rng, geo, parcels_w, zone, layers_w["basic_farmland"])
     idle = evidence.idle(rng, parcels_w, dates.never, dates.partial, area)
+    layers_w["planned_use"] = planned_use_layer(plan_rng, geo, layers_w["urban_boundary"], unions["industrial_line"],
+                                                x[industrial], y[industrial], area[industrial])
 
     def out(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         return gpd.GeoDataFrame(gdf.drop(columns=gdf.geometry.name), geometry=to_out(gdf.geometry.values),

@@ -8,7 +8,8 @@ What real deliveries look like, and what the intake must cope with:
   BSM, DLBM, DLMC, YDYHDM, XZQDM, QLR, PZRQ, GDRQ, YDKGRQ, SJKGRQ, JZMJ, ZDMJ) and a
   GBK-encoded .dbf without its .cpg file.
 * control layers, one GeoPackage per layer kind (EPSG:4490); the 三区三线 layers use the
-  planning-database abbreviations BSM / MC / XZQDM, the others Chinese headers.
+  planning-database abbreviations BSM / MC / XZQDM, the others Chinese headers (the
+  详细规划 zones carry their planned use under 规划用途代码).
 * firms (工业和信息化局): an Excel workbook, one sheet per evaluation year (``2023年``,
   ``2024年``), with a two-row header — row 1 merged group titles (基本信息 / 经济指标 /
   资源消耗 / 否决事项) and the single-column headers merged down both rows, row 2 the
@@ -155,7 +156,10 @@ def _write_layers(city: DemoCity, folders: dict[str, Path]) -> list[Delivery]:
 def _cell_values(s: pd.Series) -> list[Any]:
     """A column as Python values for xlsxwriter: None for missing, 是/否 for booleans, dates as datetimes."""
     if pd.api.types.is_bool_dtype(s):
-        return np.where(s.to_numpy(dtype=bool), "是", "否").tolist()
+        if s.dtype == bool:
+            return np.where(s.to_numpy(dtype=bool), "是", "否").tolist()
+        # nullable booleans: NA (not judged) → a blank cell
+        return np.where(s.isna(), None, np.where(s.fillna(False).to_numpy(dtype=bool), "是", "否")).tolist()
     if pd.api.types.is_datetime64_any_dtype(s):
         return [None if pd.isna(v) else v.to_pydatetime() for v in s]
     values = s.astype(object).where(s.notna(), None).tolist()

@@ -37,11 +37,21 @@ from landrenew.demo.shapes import area_or_zero, largest_polygons, rectangles
 #: one-character district abbreviations in case numbers (常天环罚〔2024〕12号)
 DISTRICT_ABBR = {"320402": "天", "320404": "钟", "320411": "新", "320412": "武", "320413": "金", "320481": "溧"}
 STATUS = ("已整改", "整改中", "未整改")
+#: share of records the agency has not (yet) judged fixable in place or not (可整改 left blank)
+UNJUDGED = 0.2
+#: chance a hazard not yet fixed is judged not fixable in place (否), by level; fixed ones are 是
+HAZARD_NOT_FIXABLE = {"重大": 0.7, "一般": 0.2}
+#: chance a pollution case is judged not fixable in place, by violation type (halved once fixed)
+POLLUTION_NOT_FIXABLE = {"污染地块": 0.6, "无证排污": 0.45, "环评未批": 0.3, "无组织排放": 0.12, "超标排放": 0.08}
 
 
 def hazards(rng: np.random.Generator, firms: pd.DataFrame, parcels: gpd.GeoDataFrame,
-            troubled: NDArray[np.bool_]) -> pd.DataFrame:
-    """应急管理局 hazard list (危): ~3 % of industrial firms, plus a few ``troubled`` sites with no firm."""
+            troubled: NDArray[np.bool_], judge: np.random.Generator | None = None) -> pd.DataFrame:
+    """应急管理局 hazard list (危): ~3 % of industrial firms, plus a few ``troubled`` sites with no firm.
+
+    ``judge`` draws whether each hazard is fixable in place (可整改; default ``rng``): major
+    hazards not yet fixed mostly not, ordinary ones mostly yes, ~20 % not judged.
+    """
     latest = firms[firms["year"] == EVAL_YEARS[-1]].reset_index(drop=True)
     nf = len(latest)
     heavy = latest["industry_code"].isin(HEAVY).to_numpy()
@@ -69,21 +79,28 @@ def hazards(rng: np.random.Generator, firms: pd.DataFrame, parcels: gpd.GeoDataF
     found = random_days(rng, "2023-01-01", "2024-11-30", k)
     status = np.where(found < day("2024-01-01"), pick(rng, STATUS, k, np.array([.6, .25, .15])),
                       pick(rng, STATUS, k, np.array([.3, .35, .35])))
+    level = pick(rng, ("一般", "重大"), k, np.array([.85, .15]))
+    not_fixable = np.array([HAZARD_NOT_FIXABLE[v] for v in level]) * (status != "已整改")
     return pd.DataFrame({
         "record_id": _serial_ids(concat("YH", dist, text(year_of(found))), 5),
         "uscc": uscc,
         "parcel_code": pcode,
         "hazard_type": htype,
-        "level": pick(rng, ("一般", "重大"), k, np.array([.85, .15])),
+        "level": level,
         "found_date": date_series(found),
         "status": status,
         "source_agency": concat(np.array([DISTRICT_FULL[d] for d in dist], dtype=object), "应急管理局"),
+        "rectifiable": _judged(judge if judge is not None else rng, not_fixable),
     })
 
 
 def pollution(rng: np.random.Generator, firms: pd.DataFrame, parcels: gpd.GeoDataFrame,
-              zone: NDArray[np.int8]) -> tuple[pd.DataFrame, pd.Series]:
-    """生态环境局 case list (污): ~4 % of firms, plus contaminated sites; and the env veto per firm-year."""
+              zone: NDArray[np.int8], judge: np.random.Generator | None = None) -> tuple[pd.DataFrame, pd.Series]:
+    """生态环境局 case list (污): ~4 % of firms, plus contaminated sites; and the env veto per firm-year.
+
+    ``judge`` draws whether each case is fixable in place (可整改; default ``rng``): contaminated
+    land and unpermitted discharge often not, excess discharge mostly yes, ~20 % not judged.
+    """
     latest = firms[(firms["year"] == EVAL_YEARS[-1]).to_numpy()]
     nf = len(latest)
     heavy = latest["industry_code"].isin(HEAVY).to_numpy()
@@ -117,6 +134,9 @@ def pollution(rng: np.random.Generator, firms: pd.DataFrame, parcels: gpd.GeoDat
         "violation_type": vtype, "decision_date": date_series(decided), "penalty_wan": penalty, "status": status,
         "contaminated_site": contaminated,
     })
+    not_fixable = np.array([POLLUTION_NOT_FIXABLE.get(v, 0.1) for v in vtype])
+    not_fixable = np.where(contaminated, np.maximum(not_fixable, 0.5), not_fixable) * np.where(status == "已整改", 0.5, 1.0)
+    out["rectifiable"] = _judged(judge if judge is not None else rng, not_fixable)
     # veto: a penalty of 20 万元 or more in the evaluation year
     serious = out[(out["penalty_wan"] >= 20) & out["uscc"].notna()]
     keys = set(zip(serious["uscc"], serious["decision_date"].dt.year.astype(int), strict=True))
@@ -262,6 +282,14 @@ def idle(rng: np.random.Generator, parcels: gpd.GeoDataFrame, never: NDArray[np.
         "land_price_wan": price,
         "determination_date": date_series(det),
     })
+
+
+def _judged(rng: np.random.Generator, not_fixable: NDArray[np.float64]) -> pd.Series:
+    """可整改 per record: False with chance ``not_fixable``, else True; NA (not judged) for ``UNJUDGED``."""
+    k = len(not_fixable)
+    fixable = rng.random(k) >= not_fixable
+    unjudged = rng.random(k) < UNJUDGED
+    return pd.Series(pd.array(np.where(unjudged, None, fixable), dtype="boolean"))
 
 
 def _first_code(codes: pd.Series) -> NDArray[np.object_]:
