@@ -16,7 +16,8 @@ from landrenew.analysis.pipeline import AnalysisResult, Progress, run_pipeline
 from landrenew.outputs import write_outputs
 from landrenew.policy import Profile
 from landrenew.store import Workspace
-from landrenew.store.load import current_user, insert_rows, to_rows
+from landrenew.store.bulk import insert_frame
+from landrenew.store.load import current_user
 from landrenew.store.models import AnalysisRun, RunCase, RunFirm, RunParcel, RunTagHit, RunUnit
 from landrenew.store.snapshot import read_snapshot
 
@@ -77,7 +78,7 @@ def analyze(ws: Workspace, profile: Profile, as_of: date | None = None, year: in
 
 
 def _insert(conn: Connection, model: type, df: pd.DataFrame) -> None:
-    insert_rows(conn, model.__table__, to_rows(df))
+    insert_frame(conn, model.__table__, df)
 
 
 def _store_results(conn: Connection, run_id: int, parcels: pd.DataFrame, r: AnalysisResult) -> None:

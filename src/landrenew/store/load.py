@@ -16,8 +16,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, Engine, Table, delete, insert
+from sqlalchemy import Connection, Engine, delete, insert
 
+from landrenew.store.bulk import insert_frame
 from landrenew.store.models import (
     ControlFeature,
     Evidence,
@@ -27,8 +28,6 @@ from landrenew.store.models import (
     IngestIssue,
     Parcel,
 )
-
-CHUNK = 20_000
 
 #: evidence list kind → (record id, event date, category) columns; every other field goes to attrs
 EVIDENCE_FIELDS: dict[str, tuple[str, str, str | None]] = {
@@ -69,7 +68,7 @@ def write_batch(engine: Engine, info: BatchInfo, records: pd.DataFrame, issues: 
             "note": info.note,
         }]).scalar_one()
         kept = issues[issues["severity"] != "error"].assign(batch_id=batch_id)
-        insert_rows(conn, IngestIssue.__table__, to_rows(kept))
+        insert_frame(conn, IngestIssue.__table__, kept)
         WRITERS[info.kind](conn, batch_id, records, info)
     return batch_id
 
@@ -98,21 +97,6 @@ def _geometry_columns(records: pd.DataFrame, dialect: str) -> pd.DataFrame:
                          "maxy": bounds[:, 3]}, index=records.index)
 
 
-def to_rows(df: pd.DataFrame) -> list[dict]:
-    """Rows as dicts with Python scalars (None for missing, date for datetimes)."""
-    out = df.astype(object).where(df.notna(), None)
-    for c in df.columns:
-        if pd.api.types.is_datetime64_any_dtype(df[c]):
-            out[c] = df[c].dt.date.astype(object).where(df[c].notna(), None)
-    return out.to_dict("records")
-
-
-def insert_rows(conn: Connection, table: Table, rows: list[dict]) -> None:
-    """Insert ``rows`` in chunks (executemany)."""
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(insert(table), rows[start:start + CHUNK])
-
-
 def _chunks(values: list, size: int = 900) -> Iterator[list]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
@@ -126,7 +110,7 @@ def _write_parcels(conn: Connection, batch_id: int, records: pd.DataFrame, info:
     cols = [c.name for c in table.columns if c.name in records.columns and c.name != "geom"]
     df = pd.concat([pd.DataFrame(records[cols]), _geometry_columns(records, conn.dialect.name)], axis=1)
     df = df.loc[:, ~df.columns.duplicated()].assign(key=keys.to_numpy(), batch_id=batch_id)
-    insert_rows(conn, table, to_rows(df))
+    insert_frame(conn, table, df)
 
 
 def _write_layer(conn: Connection, batch_id: int, records: pd.DataFrame, info: BatchInfo) -> None:
@@ -134,7 +118,7 @@ def _write_layer(conn: Connection, batch_id: int, records: pd.DataFrame, info: B
     conn.execute(delete(table).where(table.c.layer_kind == info.layer_kind))
     cols = ["feature_id", "name", "district_code", "ydyh_code", "area_m2"]
     df = pd.concat([pd.DataFrame(records[cols]), _geometry_columns(records, conn.dialect.name)], axis=1)
-    insert_rows(conn, table, to_rows(df.assign(layer_kind=info.layer_kind, batch_id=batch_id)))
+    insert_frame(conn, table, df.assign(layer_kind=info.layer_kind, batch_id=batch_id))
 
 
 def _write_firms(conn: Connection, batch_id: int, records: pd.DataFrame, info: BatchInfo) -> None:
@@ -144,10 +128,10 @@ def _write_firms(conn: Connection, batch_id: int, records: pd.DataFrame, info: B
             for t in (firm, link):
                 conn.execute(delete(t).where(t.c.year == year, t.c.uscc.in_(chunk)))
     cols = [c.name for c in firm.columns if c.name in records.columns]
-    insert_rows(conn, firm, to_rows(records[cols].assign(batch_id=batch_id)))
+    insert_frame(conn, firm, records[cols].assign(batch_id=batch_id))
     links = records[["uscc", "year", "parcel_codes"]].dropna(subset=["parcel_codes"])
     links = links.assign(parcel_code=links["parcel_codes"].str.split(";")).explode("parcel_code")
-    insert_rows(conn, link, to_rows(links[["uscc", "year", "parcel_code"]].assign(batch_id=batch_id)))
+    insert_frame(conn, link, links[["uscc", "year", "parcel_code"]].assign(batch_id=batch_id))
 
 
 def _write_evidence(conn: Connection, batch_id: int, records: pd.DataFrame, info: BatchInfo) -> None:
@@ -171,10 +155,7 @@ def _write_evidence(conn: Connection, batch_id: int, records: pd.DataFrame, info
         "area_m2": records.get("area_m2"), "batch_id": batch_id,
     }, index=records.index)
     df = pd.concat([base, _geometry_columns(records, conn.dialect.name)], axis=1)
-    rows = to_rows(df)
-    for r, a in zip(rows, attr_json, strict=True):
-        r["attrs"] = a
-    insert_rows(conn, table, rows)
+    insert_frame(conn, table, df.assign(attrs=attr_json))
 
 
 WRITERS = {"parcels": _write_parcels, "layer": _write_layer, "firms": _write_firms,
