@@ -281,6 +281,15 @@ def test_planned_use_and_conformity_come_from_the_plan_zone(profile):
     assert out.loc["P2", "path"] == "regularise" and out.loc["P3", "path"] == "regularise"
 
 
+def test_unbuilt_land_conforms_where_the_plan_allows_building(profile):
+    """land.planning (unbuilt, build_uses): approved-but-unsupplied vacant land (DLBM 1201) in a zone
+    planned 1001 industrial conforms → 供应; in a zone planned 1401 park it does not → 调整."""
+    rows = [P(20.0, "urban", "1201", rules=("tag.low.unsupplied",), planned="1001"),
+            P(20.0, "urban", "1201", rules=("tag.low.unsupplied",), planned="1401")]
+    out = run(profile, rows)
+    assert out.loc["P0", "path"] == "supply" and out.loc["P1", "path"] == "adjust"
+
+
 def test_red_line_overrides_a_conforming_plan_zone(profile):
     """一、(三)整治提升对象 第4项: construction is barred in permanent basic farmland whatever the zone says."""
     out = run(profile, [P(5.0, "agricultural", "0601", rules=("tag.disorder.illegal_land",), planned="1001",

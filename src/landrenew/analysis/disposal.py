@@ -37,7 +37,8 @@ Derived conditions
   layers of ecological or agricultural space (red line, permanent basic farmland), where
   construction is barred; else, where a plan zone covers it, whether its current 用地用海
   code (``ydyh_code``, or the crosswalk of its DLBM) agrees with the planned code on the
-  first ``conform_digits`` digits; else true in urban space and **unknown** elsewhere
+  first ``conform_digits`` digits — or, for land with nothing built on it (``unbuilt``: vacant
+  land, farmland), whether its planned use is one of ``build_uses``; else true in urban space and **unknown** elsewhere
   (agricultural space outside every line, where village plans decide). The keyword overrides.
 * ``rectifiable`` (per parcel; per firm in :func:`recommend_firms`): from the list entries
   behind its hits that carry a ``rectifiable`` field (the 危 and 污 lists): false when any
@@ -93,6 +94,7 @@ from landrenew.policy.schema import (
     IdleLandRule,
     LandUseSelector,
     OutsideParkRule,
+    PlanningParams,
     Profile,
     UnsuppliedRule,
 )
@@ -153,8 +155,7 @@ class _Settings:
     vacating: frozenset[str]
     extra_yields: dict[str, list[str]]
     balance_per_mu: dict[str, float]
-    planned_uses: dict[str, list[str]]
-    conform_digits: int | None
+    planning: PlanningParams | None
 
 
 def _settings(profile: Profile, *, reclaimable_land_use: LandUseSelector | Mapping | None = None,
@@ -198,8 +199,7 @@ def _settings(profile: Profile, *, reclaimable_land_use: LandUseSelector | Mappi
         vacating=vacating,
         extra_yields={k: list(v) for k, v in (extra_yields or {}).items()},
         balance_per_mu=dict(balance_per_mu or {}),
-        planned_uses=dict(planning.params.uses) if planning else {},
-        conform_digits=planning.params.conform_digits if planning else None,
+        planning=planning.params if planning else None,
     )
 
 
@@ -270,7 +270,7 @@ def _parcel_members(parcels: pd.DataFrame, overlay: pd.DataFrame, parcel_class: 
     planned_code = (_objects(overlay["planned_code"], pos) if "planned_code" in overlay
                     else np.full(m, None, dtype=object))
     planned = (_objects(planned_use.reindex(parcels.index), pos) if planned_use is not None
-               else _planned_keys(planned_code, cfg.planned_uses))
+               else _planned_keys(planned_code, cfg.planning.uses if cfg.planning else {}))
 
     def share_sum(cols: list[str]) -> np.ndarray:
         if not cols:
@@ -305,14 +305,19 @@ def _parcel_members(parcels: pd.DataFrame, overlay: pd.DataFrame, parcel_class: 
     conform = np.full(m, np.nan)
     conform[known_geo & (space == SPACES.index("urban"))] = 1.0
     zoned = planned_code != None  # noqa: E711
-    if zoned.any() and cfg.conform_digits:
-        d = cfg.conform_digits
+    if zoned.any() and cfg.planning is not None:
+        plan = cfg.planning
+        d = plan.conform_digits
         current = _current_ydyh(parcels, pos)
         known = zoned & (current != None)  # noqa: E711
         agree = (pd.Series(current[known], dtype="string").str[:d].to_numpy(object)
                  == pd.Series(planned_code[known], dtype="string").str[:d].to_numpy(object))
         conform[known] = agree.astype(float)
         conform[zoned & ~known] = np.nan
+        if plan.unbuilt is not None:  # nothing built yet: the plan only has to allow building
+            unbuilt = zoned & land_use_mask(parcels.iloc[pos], plan.unbuilt)
+            buildable = np.isin(_planned_keys(planned_code, plan.uses), plan.build_uses)
+            conform[unbuilt] = buildable[unbuilt].astype(float)
     mismatch = zoned & (conform == 0.0)
     conform[protected] = 0.0
     fails_c = {"protected": protected, "planned_use": mismatch & ~protected}

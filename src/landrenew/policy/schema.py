@@ -836,6 +836,17 @@ class PlanningParams(Strict):
         description="leading digits of the 用地用海 code on which current and planned use must agree to conform")
     uses: dict[Key, list[LandCode]] = Field(
         min_length=1, description="planned-use key (as used by disposal planned_use_any) -> 用地用海 code prefixes")
+    unbuilt: LandUseSelector | None = Field(
+        default=None, description="current uses with nothing built (vacant, farmland): such a parcel conforms "
+        "when its planned use is one of build_uses, whatever its current code")
+    build_uses: list[Key] = Field(default_factory=list, description="planned-use keys that allow building")
+
+    @model_validator(mode="after")
+    def _known_uses(self) -> PlanningParams:
+        unknown = [u for u in self.build_uses if u not in self.uses]
+        if unknown:
+            raise problems([(("build_uses",), f"unknown planned use(s) {unknown}", f"未知规划用途 {unknown}")])
+        return self
 
 
 class Planning(Rule):
