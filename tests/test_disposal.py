@@ -39,11 +39,11 @@ def code(i: int, district: str = "320412") -> str:
 
 def P(area: float = 30.0, space: str | None = "agricultural", dlbm: str = "0702", tags: tuple = (),
       rules: tuple = (), cls: str | None = None, district: str = "320412", unit: int | None = None,
-      planned: str | None = None, **shares: float) -> dict[str, Any]:
+      planned: str | None = None, paddy: bool = False, **shares: float) -> dict[str, Any]:
     """One parcel: its area (亩), space, land use, tag keys, fired rule ids, class, unit, the
-    planned 用地用海 code of its plan zone, shares."""
+    planned 用地用海 code of its plan zone, whether it lies next to paddy fields, shares."""
     return dict(area=area, space=space, dlbm=dlbm, tags=tags, rules=rules, cls=cls,
-                district=district, unit=unit, planned=planned, shares=shares)
+                district=district, unit=unit, planned=planned, paddy=paddy, shares=shares)
 
 
 def tag_of(profile, rule_id: str) -> str:
@@ -66,6 +66,7 @@ def build(profile, rows: list[dict[str, Any]]) -> dict[str, Any]:
                                  for r in rows]
     overlay["space"] = pd.array([r["space"] for r in rows], dtype="string")
     overlay["planned_code"] = pd.array([r["planned"] for r in rows], dtype="string")
+    overlay["fit_paddy"] = [r["paddy"] for r in rows]
     overlay["is_construction"] = construction_flags(parcels["dlbm"], parcels["ydyh_code"])
     hits = []
     for i, r in enumerate(rows):
@@ -112,7 +113,7 @@ def rate(profile, kind: str) -> float:
 def test_reclaim_to_farmland_in_agricultural_space_yields_quantity_grain_and_linkage(profile):
     """一、(二)基本原则（优先复垦为耕地）: a 30 亩 scattered homestead in agricultural space, outside the
     urban boundary, is reclaimed; it yields 30 亩 quantity quota, 30 × the profile's kg/亩 of grain
-    capacity and 30 × quota_per_accepted_mu of 增减挂钩 quota; paddy is not estimated (no per_mu)."""
+    capacity and 30 × quota_per_accepted_mu of 增减挂钩 quota; no paddy quota (not next to paddy fields)."""
     out = run(profile, [P(30.0, "agricultural", "0702", tags=("scattered",))])
     c = out.loc["P0"]
     assert c["path"] == "reclaim_cultivated" and c["rule_id"] == "disposal.eco.reclaim_cultivated"
@@ -124,13 +125,16 @@ def test_reclaim_to_farmland_in_agricultural_space_yields_quantity_grain_and_lin
     assert c["vacated_mu"] == pytest.approx(30.0)
     assert c["paddy_mu"] == 0.0 and c["stock_linkage_mu"] == 0.0
     assert "可复垦为耕地 = 是" in c["reason_zh"] and "空间 农业空间" in c["reason_zh"]
-    assert "quota.balance.paddy：未估算" in c["yield_note_zh"]
+    assert "quota.balance.paddy：复垦建设用地面积（仅计与指定地类相距 50 米内的部分）" in c["yield_note_zh"]
 
 
-def test_paddy_quota_follows_a_per_mu_factor_when_given(profile):
-    """耕地占补平衡: with a paddy factor (stand-in for quota.balance.paddy.params.per_mu) 30 亩 × factor."""
-    out = run(profile, [P(30.0, tags=("scattered",))], balance_per_mu={"paddy": 0.4})
-    assert out.loc["P0", "paddy_mu"] == pytest.approx(12.0)
+def test_paddy_quota_where_the_reclaimed_land_lies_next_to_paddy(profile):
+    """耕地占补平衡 (quota.balance.paddy next_to 0101): of a unit of 30 + 20 亩 only the 20 亩 next to
+    paddy fields count, × per_mu; the balance_per_mu keyword overrides the factor."""
+    rows = [P(30.0, tags=("scattered",), unit=1), P(20.0, tags=("scattered",), unit=1, paddy=True)]
+    per = rate(profile, "paddy")
+    assert run(profile, rows).iloc[0]["paddy_mu"] == pytest.approx(20.0 * per)
+    assert run(profile, rows, balance_per_mu={"paddy": 0.4}).iloc[0]["paddy_mu"] == pytest.approx(8.0)
 
 
 @pytest.mark.parametrize("row", [

@@ -87,7 +87,7 @@ def test_columns_index_and_area_mu(profile):
     out = run(parcels, layers_frame([]), profile)
     assert list(out.index) == [10, 20]
     assert list(out.columns) == ["area_mu", *[f"share_{k}" for k in KINDS], "park_name", "plan_zone", "planned_code", "space",
-                                 "is_construction", "patch_id", "patch_area_mu", "patch_size"]
+                                 "is_construction", "patch_id", "patch_area_mu", "patch_size", "fit_paddy"]
     assert out["area_mu"].tolist() == pytest.approx([1500 / M2_PER_MU, 3600 / M2_PER_MU])
     assert out["area_mu"].tolist() == pytest.approx([1500 * 15 / 10000, 3600 * 15 / 10000])
 
@@ -500,3 +500,12 @@ def test_plan_zone_is_the_one_covering_at_least_min_share(profile):
 def test_without_a_plan_layer_planned_use_is_unknown(profile):
     out = run(parcels_frame([box(0, 0, 10, 10)]), layers_frame([("urban_boundary", box(-5, -5, 30, 30), "城")]), profile)
     assert out["plan_zone"].isna().all() and out["planned_code"].isna().all()
+
+
+def test_construction_land_next_to_paddy_is_fit_for_paddy(profile):
+    """quota.balance.paddy (next_to 0101, 50 m): construction parcels within 50 m of 水田 are fit; one
+    80 m away is not, nor is the paddy itself (not construction)."""
+    parcels = parcels_frame([box(0, 0, 50, 50), box(90, 0, 50, 50), box(220, 0, 50, 50)],
+                            dlbm=["0101", "0702", "0702"])
+    out = run(parcels, layers_frame([]), profile)
+    assert out["fit_paddy"].tolist() == [False, True, False]

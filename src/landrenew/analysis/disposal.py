@@ -221,6 +221,7 @@ class _Members:
     tri: dict[str, np.ndarray]   # float 1 / 0 / NaN
     given: dict[str, np.ndarray]  # bool: the tri value came from a keyword
     fails: dict[str, dict[str, np.ndarray]]  # tri fact → criterion → bool (why false)
+    fit: dict[str, np.ndarray] = field(default_factory=dict)  # balance kind → bool (overlay fit_<kind>)
 
 
 def _tri_from(series: pd.Series | None, index: pd.Index, pos: np.ndarray) -> np.ndarray:
@@ -332,9 +333,11 @@ def _parcel_members(parcels: pd.DataFrame, overlay: pd.DataFrame, parcel_class: 
         has = ~np.isnan(v)
         tri[name] = np.where(has, v, tri[name])
         given[name] = has
+    fit = {c[4:]: overlay[c].astype("boolean").fillna(False).to_numpy(bool)[pos]
+           for c in overlay.columns if c.startswith("fit_")}
     return _Members(n=m, area=area, construction=construction, space=space, klass=klass,
                     district=district, planned=planned, shares=shares, tri=tri, given=given,
-                    fails={"reclaimable": fails_r, "conforms_to_plan": fails_c})
+                    fails={"reclaimable": fails_r, "conforms_to_plan": fails_c}, fit=fit)
 
 
 def _planned_keys(codes: np.ndarray, uses: Mapping[str, Sequence[str]]) -> np.ndarray:
@@ -799,8 +802,10 @@ def _priority(facts: _Facts, area: np.ndarray, protected: np.ndarray, cfg: _Sett
 
 
 def _yields(rules: Sequence[DisposalRule], winner: np.ndarray, facts: _Facts, area: np.ndarray,
-            construction: np.ndarray, cfg: _Settings) -> tuple[dict[str, np.ndarray], list[str], list[str], list[str]]:
-    """Yield columns, and per rule the quota ids and a note (zh, en) on how they were estimated."""
+            construction: np.ndarray, fit: Mapping[str, np.ndarray],
+            cfg: _Settings) -> tuple[dict[str, np.ndarray], list[str], list[str], list[str]]:
+    """Yield columns, and per rule the quota ids and a note (zh, en) on how they were estimated.
+    ``fit``: per balance kind with ``next_to``, the case's construction 亩 that qualifies."""
     prof = cfg.profile
     q = prof.quota
     n = facts.n
@@ -842,9 +847,15 @@ def _yields(rules: Sequence[DisposalRule], winner: np.ndarray, facts: _Facts, ar
                     nz.append(f"{qid}：未估算（配置未给出 per_mu）")
                     ne.append(f"{qid}: not estimated (no per_mu in the profile)")
                     continue
-                out[col][sel] = construction[sel] * per
-                nz.append(f"{qid}：复垦建设用地面积 × {_g(per)} {bal.params.unit}/亩")
-                ne.append(f"{qid}: reclaimed construction land × {_g(per)} {bal.params.unit}/mu")
+                if bal.params.next_to is not None:
+                    base = fit.get(kind, np.zeros(n))
+                    gap = _g(bal.params.next_to_gap_m)
+                    wz, we = f"（仅计与指定地类相距 {gap} 米内的部分）", f" (only the part within {gap} m of the named land use)"
+                else:
+                    base, wz, we = construction, "", ""
+                out[col][sel] = base[sel] * per
+                nz.append(f"{qid}：复垦建设用地面积{wz} × {_g(per)} {bal.params.unit}/亩")
+                ne.append(f"{qid}: reclaimed construction land{we} × {_g(per)} {bal.params.unit}/mu")
         notes_z.append("；".join(nz))
         notes_e.append("; ".join(ne))
     return out, ids, notes_z, notes_e
@@ -1016,12 +1027,14 @@ def recommend(
 
     area = np.bincount(case, weights=mem.area, minlength=n)
     construction = np.bincount(case, weights=np.where(mem.construction, mem.area, 0.0), minlength=n)
+    fit = {k: np.bincount(case, weights=np.where(mem.construction & v, mem.area, 0.0), minlength=n)
+           for k, v in mem.fit.items()}
     protected = _wshare(case, mem.shares["protected"], mem.area, n)
     rules = profile.disposal.rules_for("parcel")
     winner, matched, blocked, unknowns = decide(rules, facts, cfg)
     reason_zh, reason_en = explain(rules, facts, winner, blocked, unknowns, cfg)
     points = _priority(facts, area, protected, cfg)
-    yields, yid, ynz, yne = _yields(rules, winner, facts, area, construction, cfg)
+    yields, yid, ynz, yne = _yields(rules, winner, facts, area, construction, fit, cfg)
 
     family = _rule_column(rules, winner, "family")
     fam_zh, fam_en = _family_names(profile, family)

@@ -42,6 +42,7 @@ import pyproj
 import shapely
 from numpy.typing import NDArray
 
+from landrenew.analysis.tags import land_use_mask
 from landrenew.codes.landuse import (
     is_construction,
     normalize_ydyh,
@@ -114,7 +115,9 @@ def overlay(
         * ``is_construction`` — 建设用地 by DLBM, by 用地用海 where the DLBM is missing or unknown;
         * ``patch_id``, ``patch_area_mu``, ``patch_size`` — the construction patch (numbered
           0, 1, … in order of its first parcel), its total 亩 and member count; NA for
-          parcels that are not construction land or have no geometry.
+          parcels that are not construction land or have no geometry;
+        * ``fit_<kind>`` — for each 占补平衡 kind with ``next_to`` (e.g. paddy): construction
+          land within ``next_to_gap_m`` of land of those uses.
     """
     params = profile.land_rules.control_lines.params
     area_crs = area_crs or profile.city.area_crs
@@ -172,6 +175,26 @@ def overlay(
     out["is_construction"] = construction
     pid, parea, psize = patches(geoms, construction, out["area_mu"].to_numpy(), gap_m)
     out["patch_id"], out["patch_area_mu"], out["patch_size"] = pid, parea, psize
+    for bal in profile.quota.balance:  # e.g. fit_paddy: construction land next to paddy fields
+        if bal.params.next_to is not None:
+            out[f"fit_{bal.params.kind}"] = near_land_use(
+                geoms, land_use_mask(parcels, bal.params.next_to), bal.params.next_to_gap_m, among=construction)
+    return out
+
+
+def near_land_use(geoms: NDArray[np.object_], target: NDArray[np.bool_], gap_m: float,
+                  among: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Which ``among`` parcels lie within ``gap_m`` of a ``target`` parcel other than themselves
+    (planar, in the geoms' CRS)."""
+    out = np.zeros(len(geoms), dtype=bool)
+    ok = ~shapely.is_missing(geoms)
+    if not (target & ok).any():
+        return out
+    tpos = np.flatnonzero(target & ok)
+    qpos = np.flatnonzero(among & ok)
+    q, t = shapely.STRtree(geoms[tpos]).query(geoms[qpos], predicate="dwithin", distance=gap_m)
+    other = qpos[q] != tpos[t]
+    out[qpos[q[other]]] = True
     return out
 
 

@@ -987,6 +987,10 @@ class BalanceParams(Strict):
     kind: Key
     unit: Unit
     per_mu: float | None = Field(default=None, description="unit per reclaimed 亩 (e.g. grain kg)")
+    next_to: LandUseSelector | None = Field(
+        default=None, description="only reclaimed land within next_to_gap_m of land of these uses counts "
+        "(e.g. 水田 0101: paddy needs irrigation at hand)")
+    next_to_gap_m: NonNeg = 0.0
 
 
 class Balance(Rule):
