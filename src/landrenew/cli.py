@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +9,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from landrenew.cli_options import DbOpt, LangOpt, ProfileOpt, WorkspaceOpt, lang_of
 from landrenew.codes.landuse import ydyh_name
 from landrenew.geo.area import M2_PER_MU
 from landrenew.intake.schema import KINDS, LAYER_KINDS
@@ -22,16 +22,6 @@ app = typer.Typer(help="危污乱散低 用地出清提升 — land clearance an
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(policy_app, name="policy", help="政策参数 policy profile: show | validate | diff")
 
-WorkspaceOpt = Annotated[Path | None, typer.Option("--workspace", "-w", help="工作空间目录 workspace folder "
-                                                   "(env LANDRENEW_WORKSPACE, default ./workspace)")]
-DbOpt = Annotated[str | None, typer.Option("--db", help="数据库 URL, e.g. postgresql+psycopg://u:p@host/db "
-                                           "(env LANDRENEW_DATABASE_URL; default SQLite in the workspace)")]
-ProfileOpt = Annotated[str, typer.Option("--profile", "-p", help="政策参数 profile name or YAML file")]
-LangOpt = Annotated[str, typer.Option("--lang", help="zh | en")]
-
-
-def _lang(lang: str | None) -> str:
-    return (lang or os.environ.get("LANDRENEW_LANG") or "zh").lower()[:2]
 
 
 @app.command()
@@ -74,8 +64,8 @@ def load(
                            on_stage=lambda s: status.update(f"{file.name}: {stages[s]} …"))
     target = report or ws.reports_dir / f"{file.stem}.report.xlsx"
     result.report.write(target)
-    print_report(result.report, _lang(lang))
-    en = _lang(lang) == "en"
+    print_report(result.report, lang_of(lang))
+    en = lang_of(lang) == "en"
     if result.loaded:
         console.print(("[green]Loaded[/] " if en else "[green]已导入[/] ")
                       + f"{result.rows_loaded} / {result.report.rows_read} (batch {result.batch_id})")
@@ -227,7 +217,7 @@ def explain(
     """解释结果 Why a parcel carries its tags and class, or why a firm has its class — rule, clause, evidence."""
     from landrenew.explain import NotFound, explain_firm, explain_parcel
 
-    en = _lang(lang) == "en"
+    en = lang_of(lang) == "en"
     engine = Workspace.open(workspace, db).engine
     try:
         if firm:
