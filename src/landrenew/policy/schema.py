@@ -991,6 +991,9 @@ class BalanceParams(Strict):
         default=None, description="only reclaimed land within next_to_gap_m of land of these uses counts "
         "(e.g. 水田 0101: paddy needs irrigation at hand)")
     next_to_gap_m: NonNeg = 0.0
+    by_farmland_kind: dict[Text, NonNeg] | None = Field(
+        default=None, description="per accepted 亩 by the farmland kind recorded at 验收 (水田/水浇地/旱地); "
+        "replaces per_mu when crediting accepted reclamation")
 
 
 class Balance(Rule):
@@ -1140,6 +1143,135 @@ class Allocation(Strict):
 # --------------------------------------------------------------------------- profile
 
 
+
+# --------------------------------------------------------------------------- operations
+
+
+class Role(Strict):
+    """Who acts: a city-wide role or a district-bound one."""
+
+    key: Key
+    name_zh: Text
+    name_en: Text
+    scope: Literal["city", "district"] = Field(description="district roles see and act on their own district only")
+    read_only: bool = False
+
+
+class CaseField(Strict):
+    """A value entered on a case along its workflow (e.g. the accepted area at 验收)."""
+
+    key: Key
+    name_zh: Text
+    name_en: Text
+    type: Literal["number", "integer", "choice", "text", "date"]
+    unit: str | None = None
+    choices: list[Text] = Field(default_factory=list)
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+#: ``from`` of a transition allowed from every state that is not terminal (e.g. 撤销)
+ANY_STATE = "any"
+
+
+class WorkflowState(Strict):
+    key: Key
+    name_zh: Text
+    name_en: Text
+    terminal: bool = False
+
+
+class Transition(Strict):
+    """A move from one state to another, who may make it, and what it needs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_state: Key = Field(alias="from", description="a state, or 'any' for every state that is not terminal")
+    to_state: Key = Field(alias="to")
+    roles: list[Key] = Field(min_length=1)
+    requires: list[Key] = Field(
+        default_factory=list, description="case fields, or 'attachment' / 'comment', needed for the move")
+    credits: bool = Field(False, description="credit the case's quota to its district's ledger on this move")
+    name_zh: str | None = None
+    name_en: str | None = None
+
+
+class WorkflowParams(Strict):
+    families: list[Key] = Field(min_length=1, description="disposal families whose cases follow this workflow")
+    paths: list[Key] | None = Field(default=None, description="only these paths of the families (default all)")
+    initial: Key
+    states: list[WorkflowState] = Field(min_length=2)
+    transitions: list[Transition] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WorkflowParams:
+        keys = [st.key for st in self.states]
+        found: list[Problem] = []
+        if len(set(keys)) != len(keys):
+            found.append((("states",), "duplicate state keys", "状态重复"))
+        if self.initial not in keys:
+            found.append((("initial",), f"unknown state {self.initial!r}", f"未知状态 {self.initial!r}"))
+        for i, t in enumerate(self.transitions):
+            for end, key in (("from", t.from_state), ("to", t.to_state)):
+                if key not in keys and not (end == "from" and key == ANY_STATE):
+                    found.append((("transitions", i, end), f"unknown state {key!r}", f"未知状态 {key!r}"))
+        if found:
+            raise problems(found)
+        return self
+
+    def state(self, key: str) -> WorkflowState:
+        return next(st for st in self.states if st.key == key)
+
+    def moves_from(self, state: str) -> list[Transition]:
+        """The transitions out of ``state`` (``any`` ones only from a state that is not terminal)."""
+        open_ = not self.state(state).terminal
+        return [t for t in self.transitions if t.from_state == state or (open_ and t.from_state == ANY_STATE)]
+
+
+class Workflow(Rule):
+    """The states a case of some disposal families goes through, and who moves it."""
+
+    params: WorkflowParams
+
+
+class LedgerParams(Strict):
+    city_owner: Key = Field(description="owner key of the city pool account")
+    permissions: dict[Literal["credit", "transfer", "spend", "compensate"], list[Key]] = Field(
+        description="roles allowed each ledger action; district roles only on their own district's accounts")
+
+
+class LedgerRule(Rule):
+    """Who may post to the quota ledger (指标台账)."""
+
+    params: LedgerParams
+
+
+class Operations(Strict):
+    roles: list[Role] = Field(min_length=1)
+    fields: list[CaseField] = Field(default_factory=list)
+    workflows: list[Workflow] = Field(min_length=1)
+    ledger: LedgerRule
+
+    def role(self, key: str) -> Role:
+        for r in self.roles:
+            if r.key == key:
+                return r
+        raise KeyError(key)
+
+    def field(self, key: str) -> CaseField:
+        for f in self.fields:
+            if f.key == key:
+                return f
+        raise KeyError(key)
+
+    def workflow_for(self, family: str, path: str) -> Workflow:
+        """The workflow a case of ``family`` / ``path`` follows (the first that names both)."""
+        for w in self.workflows:
+            if family in w.params.families and (w.params.paths is None or path in w.params.paths):
+                return w
+        raise KeyError(f"no workflow for family {family!r}, path {path!r}")
+
+
 class Profile(Strict):
     """A validated policy profile. Get any rule with :meth:`rule`."""
 
@@ -1156,6 +1288,7 @@ class Profile(Strict):
     disposal: Disposal
     quota: Quota
     allocation: Allocation
+    operations: Operations
 
     _index: dict[str, tuple[tuple[PathPart, ...], Rule]] = PrivateAttr(default_factory=dict)
 
@@ -1290,6 +1423,36 @@ class Profile(Strict):
                                   f"unknown planned use {u!r} (land_rules.planning.params.uses: "
                                   f"{', '.join(sorted(planned)) or 'none'})",
                                   f"未知规划用途 {u!r}（见 land_rules.planning.params.uses）"))
+        ops = self.operations
+        role_keys = {r.key for r in ops.roles}
+        needs = {f.key for f in ops.fields} | {"attachment", "comment"}
+        families = {f.key for f in self.disposal.families}
+        for i, w in enumerate(ops.workflows):
+            here = ("operations", "workflows", i, "params")
+            for j, fam in enumerate(w.params.families):
+                if fam not in families:
+                    found.append((here + ("families", j), f"unknown disposal family {fam!r}", f"未知处置类别 {fam!r}"))
+            for j, t in enumerate(w.params.transitions):
+                for k, r in enumerate(t.roles):
+                    if r not in role_keys:
+                        found.append((here + ("transitions", j, "roles", k), f"unknown role {r!r}", f"未知角色 {r!r}"))
+                for k, need in enumerate(t.requires):
+                    if need not in needs:
+                        found.append((here + ("transitions", j, "requires", k),
+                                      f"unknown case field {need!r}", f"未知案件字段 {need!r}"))
+        for i, d in enumerate(self.disposal.rules):
+            if d.subject != "parcel":
+                continue
+            try:
+                ops.workflow_for(d.family, d.path)
+            except KeyError:
+                found.append((("disposal", "rules", i), f"no workflow for family {d.family!r}, path {d.path!r}",
+                              f"处置路径 {d.path!r} 没有对应的工作流程"))
+        for action, roles in ops.ledger.params.permissions.items():
+            for k, r in enumerate(roles):
+                if r not in role_keys:
+                    found.append((("operations", "ledger", "params", "permissions", action, k),
+                                  f"unknown role {r!r}", f"未知角色 {r!r}"))
         for field in ("priority_order", "excluded"):
             for j, c in enumerate(getattr(self.quota.by_class.params, field)):
                 if c not in labels:

@@ -315,3 +315,152 @@ class RunCase(Base):
     grain_kg: Mapped[float] = mapped_column(Float)
     construction_quota_mu: Mapped[float] = mapped_column(Float)
     stock_linkage_mu: Mapped[float] = mapped_column(Float)
+
+
+# --------------------------------------------------------------------------- targets' sources
+
+
+class LandSupply(Base):
+    """A land-supply record (供地): when, where, how much, new or stock land, and how."""
+
+    __tablename__ = "land_supply"
+    __table_args__ = (UniqueConstraint("record_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(64))
+    parcel_code: Mapped[str | None] = mapped_column(String(19), index=True)
+    district_code: Mapped[str] = mapped_column(String(6))
+    supply_date: Mapped[date] = mapped_column(Date)
+    area_mu: Mapped[float] = mapped_column(Float)
+    land_source: Mapped[str] = mapped_column(String(8))  # new | stock
+    mode: Mapped[str] = mapped_column(String(8))  # 出让 | 划拨 | 租赁 | 先租后让
+    ydyh_code: Mapped[str | None] = mapped_column(String(8))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batch.id"))
+
+
+class DistrictYear(Base):
+    """Yearly statistics of a district: GDP, construction land and total land area."""
+
+    __tablename__ = "district_year"
+    __table_args__ = (UniqueConstraint("district_code", "year"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(6))
+    year: Mapped[int] = mapped_column(Integer)
+    gdp_yi: Mapped[float | None] = mapped_column(Float)  # 亿元
+    construction_land_mu: Mapped[float | None] = mapped_column(Float)
+    total_area_mu: Mapped[float | None] = mapped_column(Float)
+    cultivated_land_mu: Mapped[float | None] = mapped_column(Float)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batch.id"))
+
+
+# --------------------------------------------------------------------------- cases
+
+
+class ClearanceCase(Base):
+    """A clearance case (出清项目) opened from a run's recommendation, worked through its workflow.
+
+    ``version`` grows with every change; an update naming an older version is refused.
+    ``milestones`` maps each state reached to its date; ``data`` holds the values entered on the
+    way (e.g. accepted area and farmland grade at 验收).
+    """
+
+    __tablename__ = "clearance_case"
+    __table_args__ = (UniqueConstraint("case_no"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(32))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("analysis_run.id", ondelete="SET NULL"), index=True)
+    run_case_id: Mapped[str | None] = mapped_column(String(32))
+    district_code: Mapped[str] = mapped_column(String(6), index=True)
+    family: Mapped[str] = mapped_column(String(32))
+    path: Mapped[str] = mapped_column(String(64))
+    rule_id: Mapped[str] = mapped_column(String(64))
+    workflow_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    area_mu: Mapped[float] = mapped_column(Float)
+    construction_mu: Mapped[float] = mapped_column(Float)
+    n_parcels: Mapped[int] = mapped_column(Integer)
+    parcel_keys: Mapped[str] = mapped_column(Text)
+    tags: Mapped[str | None] = mapped_column(String(16))
+    priority: Mapped[float] = mapped_column(Float)
+    estimate: Mapped[dict] = mapped_column(JSON)
+    milestones: Mapped[dict] = mapped_column(JSON)
+    data: Mapped[dict] = mapped_column(JSON)
+    opened_at: Mapped[date] = mapped_column(Date)
+    closed_at: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CaseParcel(Base):
+    """The parcels of a case; a parcel is in at most one case that is still open."""
+
+    __tablename__ = "case_parcel"
+    __table_args__ = (UniqueConstraint("case_id", "parcel_key"), Index("ix_case_parcel_parcel", "parcel_key"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("clearance_case.id", ondelete="CASCADE"), index=True)
+    parcel_key: Mapped[str] = mapped_column(String(64))
+
+
+class CaseEvent(Base):
+    """An append-only event of a case: opened, moved from a state to another, commented, attached."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("clearance_case.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  # 1, 2, … per case (= the case version it produced)
+    action: Mapped[str] = mapped_column(String(16))  # open | transition | comment
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    event_date: Mapped[date] = mapped_column(Date)
+    actor: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(32))
+    comment: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSON)
+    attachment_name: Mapped[str | None] = mapped_column(Text)
+    attachment_sha256: Mapped[str | None] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --------------------------------------------------------------------------- quota ledger
+
+
+class QuotaAccount(Base):
+    """An account of one quota kind: a district's, the city pool, or a system account.
+
+    System accounts (``owner`` ``issued`` / ``consumed``) are where quota comes from and goes
+    to; every other balance stays at or above zero. ``balance`` is kept with every transfer
+    and recomputed from the transfers by ``ledger verify``.
+    """
+
+    __tablename__ = "quota_account"
+    __table_args__ = (UniqueConstraint("owner", "kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(16))  # district code | city | issued | consumed
+    kind: Mapped[str] = mapped_column(String(32))
+    balance: Mapped[float] = mapped_column(Float)
+
+
+class QuotaTransfer(Base):
+    """An immutable double-entry transfer between two accounts of one kind.
+
+    ``transfer_id`` is chosen by the client, so a retried request finds its transfer instead of
+    posting twice. A correction is a new transfer that ``compensates`` an earlier one.
+    """
+
+    __tablename__ = "quota_transfer"
+    __table_args__ = (UniqueConstraint("transfer_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # posting order
+    transfer_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    debit_account_id: Mapped[int] = mapped_column(ForeignKey("quota_account.id"), index=True)
+    credit_account_id: Mapped[int] = mapped_column(ForeignKey("quota_account.id"), index=True)
+    amount: Mapped[float] = mapped_column(Float)
+    transfer_type: Mapped[str] = mapped_column(String(16))  # credit | transfer | spend | compensate
+    price_yuan_per_mu: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("clearance_case.id"), index=True)
+    rule_id: Mapped[str | None] = mapped_column(String(64))
+    compensates: Mapped[str | None] = mapped_column(String(64))
+    value_date: Mapped[date] = mapped_column(Date)
+    actor: Mapped[str] = mapped_column(String(128))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
