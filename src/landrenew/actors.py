@@ -36,7 +36,7 @@ class Actor:
         except KeyError:
             keys = ", ".join(r.key for r in profile.operations.roles)
             raise Forbidden(f"未知角色 {self.role}（可选：{keys}）", f"unknown role {self.role} (one of {keys})") from None
-        if role.scope == "district" and self.district not in profile.city.district_codes():
+        if role.scope == "district" and self.district not in profile.city.district_codes:
             raise Forbidden(f"{role.name_zh}须绑定一个行政区", f"a {role.name_en} must be bound to a district")
         return role
 
