@@ -861,15 +861,25 @@ def _yields(rules: Sequence[DisposalRule], winner: np.ndarray, facts: _Facts, ar
     return out, ids, notes_z, notes_e
 
 
+def stock_linkage_ratio(profile: Profile, rule: DisposalRule) -> float | None:
+    """增存挂钩 plan quota per disposed 亩 for a disposal rule, by the kind of tag / land rule it
+    names (批而未供 or idle land); None when it names neither."""
+    sp = profile.quota.stock_linkage.params
+    named = [profile.rule(r) for r in (rule.when.rules_any or []) if profile.has_rule(r)]
+    if any(isinstance(r, UnsuppliedRule) for r in named):
+        return sp.quota_per_unsupplied_mu
+    if any(isinstance(r, IdleLandRule | IdleConsequence) for r in named):
+        return sp.quota_per_idle_mu
+    return None
+
+
 def _stock_rate(rule: DisposalRule, facts: _Facts, cfg: _Settings) -> np.ndarray:
     """增存挂钩 rate per case: by the kind of rule the disposal rule names, else the case's hits."""
     prof = cfg.profile
     sp = prof.quota.stock_linkage.params
-    named = [prof.rule(r) for r in (rule.when.rules_any or []) if prof.has_rule(r)]
-    if any(isinstance(r, UnsuppliedRule) for r in named):
-        return np.full(facts.n, sp.quota_per_unsupplied_mu)
-    if any(isinstance(r, IdleLandRule | IdleConsequence) for r in named):
-        return np.full(facts.n, sp.quota_per_idle_mu)
+    named = stock_linkage_ratio(prof, rule)
+    if named is not None:
+        return np.full(facts.n, named)
     unsup = np.zeros(facts.n, dtype=bool)
     idle = np.zeros(facts.n, dtype=bool)
     for r in prof.rules():

@@ -117,7 +117,7 @@ def overlay(
           0, 1, … in order of its first parcel), its total 亩 and member count; NA for
           parcels that are not construction land or have no geometry;
         * ``fit_<kind>`` — for each 占补平衡 kind with ``next_to`` (e.g. paddy): construction
-          land within ``next_to_gap_m`` of land of those uses.
+          land outside urban space within ``next_to_gap_m`` of land of those uses.
     """
     params = profile.land_rules.control_lines.params
     area_crs = area_crs or profile.city.area_crs
@@ -175,10 +175,13 @@ def overlay(
     out["is_construction"] = construction
     pid, parea, psize = patches(geoms, construction, out["area_mu"].to_numpy(), gap_m)
     out["patch_id"], out["patch_area_mu"], out["patch_size"] = pid, parea, psize
-    for bal in profile.quota.balance:  # e.g. fit_paddy: construction land next to paddy fields
+    # e.g. fit_paddy: construction land next to paddy fields; only land that may be reclaimed
+    # (construction land outside urban space) is tested
+    reclaimable = np.asarray(construction, dtype=bool) & (out["space"] != "urban").fillna(False).to_numpy(bool)
+    for bal in profile.quota.balance:
         if bal.params.next_to is not None:
             out[f"fit_{bal.params.kind}"] = near_land_use(
-                geoms, land_use_mask(parcels, bal.params.next_to), bal.params.next_to_gap_m, among=construction)
+                geoms, land_use_mask(parcels, bal.params.next_to), bal.params.next_to_gap_m, among=reclaimable)
     return out
 
 

@@ -1191,7 +1191,9 @@ class Transition(Strict):
     roles: list[Key] = Field(min_length=1)
     requires: list[Key] = Field(
         default_factory=list, description="case fields, or 'attachment' / 'comment', needed for the move")
-    credits: bool = Field(False, description="credit the case's quota to its district's ledger on this move")
+    credits: Key | None = Field(
+        default=None, description="credit the case's quota to its district on this move, on the area entered "
+        "in this case field (e.g. accepted_area_mu)")
     name_zh: str | None = None
     name_en: str | None = None
 
@@ -1248,6 +1250,8 @@ class LedgerRule(Rule):
 
 class Operations(Strict):
     roles: list[Role] = Field(min_length=1)
+    permissions: dict[Literal["open", "comment"], list[Key]] = Field(
+        description="roles allowed to open cases from a run, and to comment on a case")
     fields: list[CaseField] = Field(default_factory=list)
     workflows: list[Workflow] = Field(min_length=1)
     ledger: LedgerRule
@@ -1440,6 +1444,10 @@ class Profile(Strict):
                     if need not in needs:
                         found.append((here + ("transitions", j, "requires", k),
                                       f"unknown case field {need!r}", f"未知案件字段 {need!r}"))
+                if t.credits is not None and t.credits not in t.requires:
+                    found.append((here + ("transitions", j, "credits"),
+                                  f"credits on {t.credits!r}, which the move does not require",
+                                  f"入账面积字段 {t.credits!r} 须列入 requires"))
         for i, d in enumerate(self.disposal.rules):
             if d.subject != "parcel":
                 continue
@@ -1448,7 +1456,7 @@ class Profile(Strict):
             except KeyError:
                 found.append((("disposal", "rules", i), f"no workflow for family {d.family!r}, path {d.path!r}",
                               f"处置路径 {d.path!r} 没有对应的工作流程"))
-        for action, roles in ops.ledger.params.permissions.items():
+        for action, roles in [*ops.permissions.items(), *ops.ledger.params.permissions.items()]:
             for k, r in enumerate(roles):
                 if r not in role_keys:
                     found.append((("operations", "ledger", "params", "permissions", action, k),

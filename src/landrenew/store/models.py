@@ -299,6 +299,7 @@ class RunCase(Base):
     parcel_keys: Mapped[str] = mapped_column(Text)
     district_code: Mapped[str | None] = mapped_column(String(6))
     area_mu: Mapped[float] = mapped_column(Float)
+    construction_mu: Mapped[float | None] = mapped_column(Float)
     tags: Mapped[str | None] = mapped_column(String(16))
     matched: Mapped[bool] = mapped_column(Boolean)
     family: Mapped[str | None] = mapped_column(String(32))
