@@ -9,7 +9,6 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from landrenew.cases_cli import cases_app
 from landrenew.cli_options import DbOpt, LangOpt, ProfileOpt, WorkspaceOpt, lang_of
 from landrenew.codes.landuse import ydyh_name
 from landrenew.geo.area import M2_PER_MU
@@ -22,7 +21,6 @@ from landrenew.store import Workspace
 app = typer.Typer(help="危污乱散低 用地出清提升 — land clearance and upgrade (常政发〔2022〕47号)",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(policy_app, name="policy", help="政策参数 policy profile: show | validate | diff")
-app.add_typer(cases_app, name="cases")
 
 
 

@@ -1202,6 +1202,7 @@ class WorkflowParams(Strict):
     families: list[Key] = Field(min_length=1, description="disposal families whose cases follow this workflow")
     paths: list[Key] | None = Field(default=None, description="only these paths of the families (default all)")
     initial: Key
+    done: Key = Field(description="the state from which a case counts as achieved (for the targets)")
     states: list[WorkflowState] = Field(min_length=2)
     transitions: list[Transition] = Field(min_length=1)
 
@@ -1211,8 +1212,9 @@ class WorkflowParams(Strict):
         found: list[Problem] = []
         if len(set(keys)) != len(keys):
             found.append((("states",), "duplicate state keys", "状态重复"))
-        if self.initial not in keys:
-            found.append((("initial",), f"unknown state {self.initial!r}", f"未知状态 {self.initial!r}"))
+        for name in ("initial", "done"):
+            if getattr(self, name) not in keys:
+                found.append(((name,), f"unknown state {getattr(self, name)!r}", f"未知状态 {getattr(self, name)!r}"))
         for i, t in enumerate(self.transitions):
             for end, key in (("from", t.from_state), ("to", t.to_state)):
                 if key not in keys and not (end == "from" and key == ANY_STATE):
