@@ -15,8 +15,17 @@ from landrenew.geo.area import M2_PER_MU
 from landrenew.intake.schema import KINDS, LAYER_KINDS
 from landrenew.policy import Profile, load_profile
 from landrenew.policy.cli import policy_app
-from landrenew.render import console, print_comparison, print_firm, print_frame, print_report
+from landrenew.render import (
+    console,
+    format_measure,
+    print_comparison,
+    print_firm,
+    print_frame,
+    print_report,
+    print_targets,
+)
 from landrenew.store import Workspace
+from landrenew.targets import target_table
 
 app = typer.Typer(help="危污乱散低 用地出清提升 — land clearance and upgrade (常政发〔2022〕47号)",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -261,6 +270,29 @@ def explain(
                       f"增存挂钩 {k['stock_linkage_mu']:,.1f} 亩")
     if x.firm:
         print_firm(x.firm, en)
+
+
+@app.command()
+def targets(
+    district: Annotated[str | None, typer.Option("--district", help="只看一个行政区 one district")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="截至日期 YYYY-MM-DD (default today)")] = None,
+    workspace: WorkspaceOpt = None, db: DbOpt = None, profile: ProfileOpt = "changzhou-2022", lang: LangOpt = "",
+) -> None:
+    """目标完成情况 Every target of the profile measured from cases, ledger, runs and statistics."""
+    en = lang_of(lang) == "en"
+    ws, prof = Workspace.open(workspace, db), load_profile(profile)
+    when = date.fromisoformat(as_of) if as_of else None
+    table = target_table(ws.engine, prof, when, {district} if district else None)
+    if district is None:
+        print_targets(table, en)
+    scoped = table[table["scope"] != "city"]
+    if len(scoped):
+        name = "name_en" if en else "name_zh"
+        wide = scoped.pivot_table(index="scope", columns=name, values="value", aggfunc="first", sort=False)
+        units = dict(zip(scoped[name], scoped["unit"], strict=False))
+        shown = wide.apply(lambda col: col.map(lambda v: format_measure(v, units[col.name])))
+        print_frame(shown.reset_index().rename(columns={"scope": "district" if en else "行政区"}),
+                    "By district" if en else "分区情况")
 
 
 @app.command()

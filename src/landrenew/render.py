@@ -86,3 +86,35 @@ def print_comparison(c: Comparison, a: str, b: str, limit: int) -> None:
     if len(c.paths):
         moves = c.paths.groupby(["path_a", "path_b"]).size().rename("宗地数 parcels").reset_index()
         print_frame(moves.rename(columns={"path_a": a, "path_b": b}), f"处置路径变化 path changes（{len(c.paths):,} 宗）")
+
+
+def format_measure(value: object, unit: str) -> str:
+    """A target value in its unit: 亩 with separators, ratios as %, counts as integers."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    v = float(value)  # type: ignore[arg-type]
+    if unit == "ratio":
+        return f"{v:.1%}"
+    if unit == "count":
+        return f"{v:,.0f}"
+    return f"{v:,.1f}"
+
+
+def print_targets(table: pd.DataFrame, en: bool = False) -> None:
+    """The target table: per goal the city's value against the target, progress, projection."""
+    if table.empty:
+        console.print("No targets." if en else "没有目标。")
+        return
+    yes, no = ("yes", "no") if en else ("是", "否")
+    city = table[table["scope"] == "city"]
+    t = Table(title=(f"Targets as of {city['as_of'].iloc[0]}" if en else f"目标完成情况（截至 {city['as_of'].iloc[0]}）"))
+    for head in (("目标", "target"), ("现值", "value"), ("目标值", "goal"), ("进度", "progress"), ("达标", "met"),
+                 ("期末预测", "projected"), ("预计达标", "on track")):
+        t.add_column(head[1] if en else head[0], justify="left" if head[1] == "target" else "right")
+    for r in city.itertuples(index=False):
+        t.add_row(r.name_en if en else r.name_zh, format_measure(r.value, r.unit),
+                  f"{r.comparator} {format_measure(r.target, r.unit)}",
+                  "—" if r.progress is None or r.progress != r.progress else f"{r.progress:.0%}",
+                  "—" if r.met is None else (yes if r.met else no), format_measure(r.projected, r.unit),
+                  "—" if r.on_track is None else (yes if r.on_track else no))
+    console.print(t)
