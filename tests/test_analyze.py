@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from conftest import cli_ws, fresh_workspace
 from landrenew import cli
 from landrenew.compare import diff_runs
 from landrenew.demo.job import run_demo
@@ -19,18 +20,18 @@ from landrenew.loading import load_file
 from landrenew.policy import ProfileError
 from landrenew.runs import analyze
 from landrenew.scenarios import OverrideError, apply_overrides, whatif
-from landrenew.store import Workspace
 from landrenew.store.snapshot import read_snapshot
 
 AS_OF = date(2025, 6, 30)
 
 
 @pytest.fixture(scope="module")
-def city(tmp_path_factory, profile):
-    ws = Workspace.open(tmp_path_factory.mktemp("city") / "ws")
-    run = run_demo(ws, profile, 3000, 11)
-    assert not run.failed
-    return ws
+def city(request, backend, tmp_path_factory, profile):
+    """A small demo city, built once per backend (SQLite, then PostgreSQL)."""
+    with fresh_workspace(request, backend, tmp_path_factory.mktemp("city") / "ws") as ws:
+        run = run_demo(ws, profile, 3000, 11)
+        assert not run.failed
+        yield ws
 
 
 @pytest.fixture(autouse=True)
@@ -82,16 +83,16 @@ def test_explain_firm_gives_class_rule_and_indicators(city, profile):
 
 
 def test_analyze_and_explain_commands(city):
-    result = CliRunner().invoke(cli.app, ["analyze", "-w", str(city.path), "--as-of", "2025-06-30"])
+    result = CliRunner().invoke(cli.app, ["analyze", *cli_ws(city), "--as-of", "2025-06-30"])
     assert result.exit_code == 0, result.output
     assert "标注地块 flagged parcels" in result.output
-    listed = CliRunner().invoke(cli.app, ["runs", "list", "-w", str(city.path)])
+    listed = CliRunner().invoke(cli.app, ["runs", "list", *cli_ws(city)])
     assert "done" in listed.output
     with city.engine.connect() as conn:
         key = conn.execute(text("SELECT parcel_key FROM run_parcel ORDER BY run_id DESC, id LIMIT 1")).scalar_one()
-    explained = CliRunner().invoke(cli.app, ["explain", key, "-w", str(city.path)])
+    explained = CliRunner().invoke(cli.app, ["explain", key, *cli_ws(city)])
     assert explained.exit_code == 0 and "rule" in explained.output.lower() and "处置建议" in explained.output
-    missing = CliRunner().invoke(cli.app, ["explain", "320412999999GB99999", "-w", str(city.path)])
+    missing = CliRunner().invoke(cli.app, ["explain", "320412999999GB99999", *cli_ws(city)])
     assert missing.exit_code == 1
 
 
@@ -108,9 +109,9 @@ def test_runs_diff_shows_who_entered_and_left_after_new_data(city, profile, tmp_
     entered = c.parcels.query("change == 'entered'")
     assert (entered["parcel_key"] == firm_parcel).any() and set(entered["tag"]) == {"危"}
     assert c.lists.set_index("tag").loc["危", "entered"] >= 1 and c.firms.empty
-    out = CliRunner().invoke(cli.app, ["runs", "diff", str(first), str(second), "-w", str(city.path)])
+    out = CliRunner().invoke(cli.app, ["runs", "diff", str(first), str(second), *cli_ws(city)])
     assert out.exit_code == 0 and firm_parcel in out.output
-    assert CliRunner().invoke(cli.app, ["runs", "diff", "1", "999", "-w", str(city.path)]).exit_code == 1
+    assert CliRunner().invoke(cli.app, ["runs", "diff", "1", "999", *cli_ws(city)]).exit_code == 1
 
 
 def test_whatif_lower_plot_ratio_floor_only_removes_parcels_from_the_low_list(city, profile):
@@ -137,9 +138,9 @@ def test_whatif_overrides_are_validated_like_a_profile(profile):
 
 
 def test_whatif_command_reports_changes_and_refuses_bad_overrides(city):
-    ok = CliRunner().invoke(cli.app, ["whatif", "--set", "land.plot_ratio.industrial:floor=1.0", "-w", str(city.path)])
+    ok = CliRunner().invoke(cli.app, ["whatif", "--set", "land.plot_ratio.industrial:floor=1.0", *cli_ws(city)])
     assert ok.exit_code == 0 and "nothing was stored" in ok.output and "vacated_mu" in ok.output
-    bad = CliRunner().invoke(cli.app, ["whatif", "--set", "nonsense", "-w", str(city.path)])
+    bad = CliRunner().invoke(cli.app, ["whatif", "--set", "nonsense", *cli_ws(city)])
     assert bad.exit_code == 1
 
 
