@@ -45,7 +45,7 @@ def test_same_seed_builds_the_same_city(city):
     again = build_city(N, seed=SEED)
     assert shapely.equals_exact(city.parcels.geometry.values, again.parcels.geometry.values, tolerance=0).all()
     pd.testing.assert_frame_equal(city.parcels.drop(columns="geometry"), again.parcels.drop(columns="geometry"))
-    for name in ("firms", "hazards", "pollution", "idle"):
+    for name in ("firms", "hazards", "pollution", "idle", "supply", "statistics"):
         pd.testing.assert_frame_equal(getattr(city, name), getattr(again, name))
     for name in ("enforcement", "unsupplied"):
         pd.testing.assert_frame_equal(getattr(city, name).drop(columns="geometry"),
@@ -258,6 +258,71 @@ def test_hazards_and_pollution_say_whether_they_can_be_fixed_in_place(city):
     assert no["污染地块"] > no["超标排放"]
 
 
+def test_supply_and_statistics_leave_the_rest_of_the_city_unchanged(city, monkeypatch):
+    """They draw from their own random streams: a city built without them is the same city."""
+    from landrenew.demo import targets_data
+
+    monkeypatch.setattr(targets_data, "land_supply", lambda *_: pd.DataFrame())
+    monkeypatch.setattr(targets_data, "district_statistics", lambda *_: pd.DataFrame())
+    bare = build_city(N, seed=SEED)
+    pd.testing.assert_frame_equal(city.parcels.drop(columns="geometry"), bare.parcels.drop(columns="geometry"))
+    for name in ("firms", "hazards", "pollution", "idle"):
+        pd.testing.assert_frame_equal(getattr(city, name), getattr(bare, name))
+    for kind, layer in city.layers.items():
+        pd.testing.assert_frame_equal(layer.drop(columns="geometry"), bare.layers[kind].drop(columns="geometry"))
+
+
+def test_supply_records_have_realistic_volumes_stock_shares_and_modes(city):
+    s, p = city.supply, city.parcels
+    year = s["supply_date"].dt.year
+    assert sorted(year.unique()) == list(range(2020, 2026))
+    assert s["record_id"].is_unique and s["record_id"].str.fullmatch(r"\d{10}[ABC]\d{5}").all()
+    assert s["district_code"].isin(DISTRICTS).all() and (s["area_mu"] > 0).all()
+    assert set(s["land_source"]) == {"new", "stock"} and set(s["mode"]) == {"出让", "划拨", "租赁", "先租后让"}
+    assert validate_ydyh(s["ydyh_code"]).all()
+    total = s.groupby(year)["area_mu"].sum()
+    assert total.between(15_000, 26_000).all(), total
+    share = s[s["land_source"] == "stock"].groupby(year)["area_mu"].sum() / total
+    assert 0.50 <= share[2020] <= 0.60 and 0.66 <= share[2025] <= 0.76 and share[2025] - share[2020] > 0.1, share
+    by_district = s[year == 2025].groupby("district_code").apply(
+        lambda g: g.loc[g["land_source"] == "stock", "area_mu"].sum() / g["area_mu"].sum(), include_groups=False)
+    assert by_district["320402"] > by_district["320481"] + 0.1  # old urban districts supply more stock land
+    mode = s["mode"].value_counts(normalize=True)
+    assert mode["出让"] > 0.6 and 0.1 <= mode["划拨"] <= 0.35 and 0 < mode["租赁"] + mode["先租后让"] < 0.08
+    # parcel codes name demo parcels: supplied on that day (2020–2024) or still unsupplied (2025)
+    linked = s[s["parcel_code"].notna()]
+    assert len(linked) > 0 and linked["parcel_code"].is_unique
+    parcels = p.set_index("parcel_code").loc[linked["parcel_code"]]
+    assert (parcels["district_code"].to_numpy() == linked["district_code"].to_numpy()).all()
+    before = (linked["supply_date"].dt.year <= 2024).to_numpy()
+    assert (parcels["supply_date"].to_numpy()[before] == linked["supply_date"].to_numpy()[before]).all()
+    assert parcels["supply_date"].isna().to_numpy()[~before].all()
+    assert ((linked["land_source"] == "new").to_numpy() == parcels["approval_date"].notna().to_numpy()).all()
+
+
+def test_district_statistics_give_realistic_gdp_land_and_a_falling_land_per_gdp(city):
+    st = city.statistics
+    assert len(st) == 36 and not st.duplicated(["district_code", "year"]).any()
+    assert set(st["district_code"]) == set(DISTRICTS) and sorted(st["year"].unique()) == list(range(2020, 2026))
+    assert st.groupby("district_code")["total_area_mu"].nunique().eq(1).all()
+    city_total = st.groupby("year").sum(numeric_only=True)
+    assert city_total["total_area_mu"].iloc[0] == pytest.approx(6.56e6, rel=0.03)  # ~4,372 km²
+    assert 7_500 <= city_total.loc[2020, "gdp_yi"] <= 8_100
+    growth = city_total["gdp_yi"].pct_change().dropna()
+    assert growth.between(0.06, 0.09).all(), growth
+    built = city_total["construction_land_mu"].pct_change().dropna()
+    assert built.between(0.003, 0.012).all(), built
+    per_gdp = city_total["construction_land_mu"] / city_total["gdp_yi"]
+    assert 0.25 <= 1 - per_gdp[2025] / per_gdp[2020] <= 0.35
+    intensity = city_total["construction_land_mu"] / city_total["total_area_mu"]
+    assert intensity.between(0.24, 0.30).all()
+    assert (st["construction_land_mu"] + st["cultivated_land_mu"] < st["total_area_mu"]).all()
+    farm = city_total["cultivated_land_mu"]
+    assert farm.pct_change().dropna().abs().max() < 0.01 and farm[2025] >= farm[2021]
+    assert city.summary()["targets"]["land_per_gdp_decline"] == pytest.approx(1 - per_gdp[2025] / per_gdp[2020],
+                                                                               abs=1e-4)
+
+
 def test_summary_adds_up(city):
     s = city.summary()
     assert s["parcels"] == len(city.parcels)
@@ -270,7 +335,7 @@ def test_summary_adds_up(city):
 
 def test_every_kind_is_delivered_and_parcels_come_one_file_per_district(deliveries):
     assert {d.kind for d in deliveries} == {"parcels", "layer", "firms", "hazards", "pollution", "enforcement",
-                                            "unsupplied", "idle"}
+                                            "unsupplied", "idle", "supply", "statistics"}
     assert all(d.path.exists() for d in deliveries)
     assert len(_by(deliveries, "parcels")) == len(DISTRICTS)
     assert {d.layer_kind for d in _by(deliveries, "layer")} == {
@@ -346,6 +411,24 @@ def test_list_workbooks_have_one_header_row_and_real_dates(deliveries):
     assert "宗地代码" in header and "约定开工日期" in header
 
 
+def test_supply_and_statistics_workbooks_look_like_the_bureaus(city, deliveries):
+    (supply,) = _by(deliveries, "supply")
+    (stats,) = _by(deliveries, "statistics")
+    assert supply.agency_zh == "自然资源和规划局" and stats.agency_zh == "统计局"
+    ws = openpyxl.load_workbook(supply.path).active
+    header = [c.value for c in ws[1]]
+    assert header[:3] == ["序号", "电子监管号", "宗地代码"] and "供地面积（亩）" in header
+    assert ws.max_row == len(city.supply) + 1 and ws.cell(2, header.index("供地日期") + 1).is_date
+    values = {h: {ws.cell(r, header.index(h) + 1).value for r in range(2, ws.max_row + 1)} for h in ("土地来源", "供地方式")}
+    assert values["土地来源"] == {"新增建设用地", "存量建设用地"}
+    assert {"挂牌出让", "协议出让", "划拨"} <= values["供地方式"] and "出让" not in values["供地方式"]
+    ws = openpyxl.load_workbook(stats.path).active
+    header = [c.value for c in ws[1]]
+    assert header[:3] == ["序号", "地区", "年份"] and "地区生产总值（亿元）" in header
+    districts = [ws.cell(r, 2).value for r in range(2, ws.max_row + 1)]
+    assert districts.count("全市") == 6 and set(districts) == {"全市", *DISTRICTS.values()}
+
+
 def test_plan_zones_are_delivered_with_their_planned_use_under_its_chinese_header(city, deliveries):
     (d,) = _by(deliveries, "layer", layer_kind="planned_use")
     assert d.path.suffix == ".gpkg" and d.agency_zh == "自然资源和规划局"
@@ -398,6 +481,11 @@ def test_the_demo_job_loads_the_plan_zones_and_the_judgements(tmp_path, profile)
                                  "WHERE layer_kind = 'planned_use'"), conn)
         attrs = pd.read_sql(text("SELECT kind, attrs FROM evidence WHERE kind IN ('hazards', 'pollution')"), conn)
     assert len(zones) > 1000 and zones["ydyh_code"].notna().all() and validate_ydyh(zones["ydyh_code"]).all()
+    supplied = {d.kind: r for d, r in run.loads if d.kind in ("supply", "statistics")}
+    assert supplied["supply"].report.count("warning") == 0  # every parcel code names a loaded parcel
+    with ws.engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM land_supply")).scalar_one() == supplied["supply"].rows_loaded
+        assert conn.execute(text("SELECT COUNT(*) FROM district_year")).scalar_one() == 36
     attrs["attrs"] = attrs["attrs"].map(lambda a: json.loads(a) if isinstance(a, str) else a)
     for kind in ("hazards", "pollution"):
         values = [a.get("rectifiable", "missing") for a in attrs.loc[attrs["kind"] == kind, "attrs"]]

@@ -14,7 +14,7 @@ import xlsxwriter
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from conftest import firm_frame, parcel_frame, store_fingerprint
+from conftest import cli_ws, firm_frame, parcel_frame, store_fingerprint
 from landrenew.cli import app
 from landrenew.geo.gcj02 import wgs84_to_gcj02
 from landrenew.loading import load_file
@@ -393,23 +393,24 @@ def test_point_layer_is_refused_for_polygon_kinds(ws, profile, tmp_path):
 
 # --- command line ----------------------------------------------------------------------------
 
-def test_cli_load_of_a_bad_file_exits_non_zero_and_writes_the_report(tmp_path):
+def test_cli_load_of_a_bad_file_exits_non_zero_and_writes_the_report(ws, tmp_path):
     df = firm_frame(2).drop(columns=["企业名称"])
     path = _xlsx(df, tmp_path / "firms.xlsx")
     report = tmp_path / "report.csv"
-    result = CliRunner().invoke(app, ["load", "firms", str(path), "-w", str(tmp_path / "ws"), "--report", str(report)])
+    result = CliRunner().invoke(app, ["load", "firms", str(path), *cli_ws(ws), "--report", str(report)])
     assert result.exit_code == 1
     assert "缺少必填列" in report.read_text(encoding="utf-8-sig")
     assert "未导入" in result.output
 
 
-def test_cli_load_of_a_good_file_exits_zero(tmp_path):
+def test_cli_load_of_a_good_file_exits_zero(ws, tmp_path):
     path = tmp_path / "parcels.gpkg"
     parcel_frame(3).to_file(path)
-    result = CliRunner().invoke(app, ["load", "parcels", str(path), "-w", str(tmp_path / "ws")])
+    result = CliRunner().invoke(app, ["load", "parcels", str(path), *cli_ws(ws)])
     assert result.exit_code == 0, result.output
-    status = CliRunner().invoke(app, ["status", "-w", str(tmp_path / "ws")])
+    status = CliRunner().invoke(app, ["status", *cli_ws(ws)])
     assert "parcels" in status.output and "3" in status.output
+    assert store_fingerprint(ws)["parcel"] == 3
 
 
 @pytest.mark.parametrize("suffix,driver", [(".gdb", "OpenFileGDB"), (".parquet", None), (".geojson", "GeoJSON")])

@@ -19,10 +19,10 @@ from landrenew.intake import messages as msg
 from landrenew.intake.read import read_raw
 from landrenew.intake.report import IntakeReport
 from landrenew.intake.schema import LAYER_KINDS, source_kind
-from landrenew.intake.validate import IntakeContext, validate
+from landrenew.intake.validate import IntakeContext, parts_above_whole, validate
 from landrenew.policy import Profile
 from landrenew.store import Workspace
-from landrenew.store.load import BatchInfo, write_batch
+from landrenew.store.load import BatchInfo, merge_statistics, stored_statistics, write_batch
 
 
 @dataclass
@@ -82,6 +82,10 @@ def load_file(ws: Workspace, profile: Profile, kind: str, path: Path, *, layer_k
         return result
     on_stage("references")
     _check_references(ws, kind, checked.frame, checked.rows, report)
+    if kind == "statistics":
+        _check_merged_statistics(ws, checked.frame, checked.rows, report)
+        if not report.ok and not skip_invalid:
+            return result
     good = ~checked.rows.isin(report.rejected)
     if report.rejected:
         result.rejected_path = _write_rejected(ws, path, raw.frame, raw.rows, report, spec.geometry != "none",
@@ -122,6 +126,28 @@ def _check_references(ws: Workspace, kind: str, records: pd.DataFrame, rows: pd.
         missing = unknown.groupby(level=0).any().reindex(values.index, fill_value=False).to_numpy()
         report.add("warning", msg.UNKNOWN_REFERENCE.format(what=zh, what_en=en, source=source, source_en=source_en),
                    rows[missing], column, values[missing])
+
+
+def _check_merged_statistics(ws: Workspace, records: pd.DataFrame, rows: pd.Series, report: IntakeReport) -> None:
+    """Refuse district-years whose figures, merged with those already stored, break a part-of-whole rule
+    (e.g. this file's construction land above the total area loaded earlier from another bureau)."""
+    spec = source_kind("statistics")
+    ok = ~rows.isin(report.rejected).to_numpy()
+    frame = records.loc[ok]
+    if frame.empty:
+        return
+    with ws.engine.connect() as conn:
+        stored = stored_statistics(conn, frame)
+    if stored.empty:
+        return
+    merged = merge_statistics(frame, stored).set_axis(frame.index)
+    for parts, whole, over, shown in parts_above_whole(merged, spec):
+        labels = {"parts": " + ".join(spec.column(p).zh for p in parts), "whole": spec.column(whole).zh,
+                  "parts_en": " + ".join(parts), "whole_en": whole}
+        idx = over[over].index
+        report.add("error", msg.PART_ABOVE_WHOLE_STORED.format(**labels), rows[idx], spec.column(whole).zh,
+                   shown)
+        report.rejected |= set(rows[idx].tolist())
 
 
 def _write_rejected(ws: Workspace, path: Path, frame: pd.DataFrame, rows: pd.Series, report: IntakeReport,

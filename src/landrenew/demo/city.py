@@ -11,7 +11,9 @@ so they do not shift it) and vectorised. It composes:
 * `parcels` — land use (parks mostly 0601, villages 0702, basic farmland 01xx …), parcel
   codes, ownership, dates and areas;
 * `names` — right holders; `firms` — firms on industrial parcels;
-* `evidence` — hazards, pollution, 卫片执法 cases, 批而未供 batches and idle land.
+* `evidence` — hazards, pollution, 卫片执法 cases, 批而未供 batches and idle land;
+* `targets_data` — land-supply records and yearly district statistics 2020–2025 (what the city's
+  targets are measured from), drawn from their own random stream.
 
 Frames use the canonical column names of `landrenew.intake.schema`; geometries are in
 EPSG:4490. `write_deliveries` (in `deliveries.py`) turns them into bureau files.
@@ -29,7 +31,7 @@ import shapely
 from numpy.typing import NDArray
 
 from landrenew.codes import dlbm_table, dlbm_to_ydyh
-from landrenew.demo import evidence
+from landrenew.demo import evidence, targets_data
 from landrenew.demo.common import EVAL_YEARS, MU_PER_M2, date_series
 from landrenew.demo.controls import control_layers
 from landrenew.demo.firms import build_firms
@@ -46,8 +48,9 @@ from landrenew.demo.parcels import (
 from landrenew.demo.plan import planned_use_layer
 from landrenew.demo.shapes import to_out
 
-#: child random streams (``default_rng([seed, k])``): the plan zones, the agencies' 可整改 judgements
-PLAN_STREAM, JUDGE_STREAM = 1, 2
+#: child random streams (``default_rng([seed, k])``): the plan zones, the agencies' 可整改 judgements,
+#: the land-supply records, the district statistics
+PLAN_STREAM, JUDGE_STREAM, SUPPLY_STREAM, STATISTICS_STREAM = 1, 2, 3, 4
 
 
 @dataclass
@@ -56,7 +59,9 @@ class DemoCity:
 
     ``layers`` maps each layer kind (eco_redline, basic_farmland, urban_boundary,
     industrial_line, industrial_park, planned_use) to its features; ``firms`` holds one row per
-    firm per evaluation year (2023, 2024).
+    firm per evaluation year (2023, 2024). ``supply`` and ``statistics`` hold the land-supply
+    records and the yearly district statistics of 2020–2025 (``supply`` also has ``mode_detail``,
+    the mode as the bureau spells it).
     """
 
     seed: int
@@ -74,6 +79,8 @@ class DemoCity:
     idle: pd.DataFrame
     #: parcel areas in m² computed in EPSG:4549, aligned with ``parcels``
     parcel_area_m2: NDArray[np.float64] = field(repr=False, default_factory=lambda: np.zeros(0))
+    supply: pd.DataFrame = field(default_factory=pd.DataFrame)
+    statistics: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def summary(self) -> dict[str, Any]:
         """Counts and areas for printing: parcels, 亩 by land-use class and district, firms, lists."""
@@ -106,6 +113,9 @@ class DemoCity:
                       "unsupplied_mu": round(float(self.unsupplied["approved_area_mu"].sum()
                                                    - self.unsupplied["supplied_area_mu"].sum()), 1),
                       "idle": int(len(self.idle))},
+            "targets": {"supply_records": int(len(self.supply)),
+                        **(targets_data.indicators(self.supply, self.statistics)
+                           if len(self.supply) and len(self.statistics) else {})},
         }
 
 
@@ -114,7 +124,8 @@ def build_city(n_parcels: int = 50_000, seed: int = 42) -> DemoCity:
     if n_parcels < 200:
         raise ValueError("n_parcels must be at least 200")
     rng = np.random.default_rng(seed)  # the order of the steps below fixes the city for a seed
-    plan_rng, judge_rng = (np.random.default_rng([seed, k]) for k in (PLAN_STREAM, JUDGE_STREAM))
+    plan_rng, judge_rng, supply_rng, statistics_rng = (
+        np.random.default_rng([seed, k]) for k in (PLAN_STREAM, JUDGE_STREAM, SUPPLY_STREAM, STATISTICS_STREAM))
     geo = build_geography(rng)
     pts, villages = sample_points(rng, geo, int(n_parcels * 1.02))
     layers_w, unions = control_layers(rng, geo, villages)
@@ -169,6 +180,8 @@ def build_city(n_parcels: int = 50_000, seed: int = 42) -> DemoCity:
     idle = evidence.idle(rng, parcels_w, dates.never, dates.partial, area)
     layers_w["planned_use"] = planned_use_layer(plan_rng, geo, layers_w["urban_boundary"], unions["industrial_line"],
                                                 x[industrial], y[industrial], area[industrial])
+    supply = targets_data.land_supply(supply_rng, parcels_w, area)
+    statistics = targets_data.district_statistics(statistics_rng, geo.districts, supply)
 
     def out(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         return gpd.GeoDataFrame(gdf.drop(columns=gdf.geometry.name), geometry=to_out(gdf.geometry.values),
@@ -179,5 +192,5 @@ def build_city(n_parcels: int = 50_000, seed: int = 42) -> DemoCity:
         districts=out(geo.districts), nature=out(geo.nature), plan=out(geo.plan),
         parcels=out(parcels_w), layers={k: out(v) for k, v in layers_w.items()},
         firms=firms, hazards=hazards, pollution=pollution, enforcement=out(enforcement),
-        unsupplied=out(unsupplied), idle=idle, parcel_area_m2=area,
+        unsupplied=out(unsupplied), idle=idle, parcel_area_m2=area, supply=supply, statistics=statistics,
     )

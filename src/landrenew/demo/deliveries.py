@@ -17,6 +17,10 @@ What real deliveries look like, and what the intake must cope with:
 * hazards (应急管理局), pollution (生态环境局), idle land (自然资源和规划局): Excel with one
   Chinese header row; dates are real Excel dates.
 * 卫片执法 cases and 批而未供 batches: GeoPackages (EPSG:4490, Chinese headers).
+* land supply 2020–2025 (自然资源和规划局, the 土地市场动态监测监管系统 ledger): Excel, one header row
+  with units, 土地来源 as 新增建设用地/存量建设用地 and 供地方式 as written there (挂牌出让, 协议出让 …).
+* district statistics 2020–2025 (统计局): Excel, districts by name under 地区, a 全市 total row
+  first in each year (skipped on load).
 
 Dates are ISO text (``YYYY-MM-DD``) in GeoPackages and Shapefiles.
 """
@@ -37,12 +41,14 @@ import xlsxwriter
 from landrenew.demo.city import DemoCity
 from landrenew.demo.common import EVAL_YEARS
 from landrenew.demo.geography import DISTRICTS
+from landrenew.demo.targets_data import YEARS
 from landrenew.intake.schema import KINDS, LAYER_KINDS, SourceKind
 
 NR = "自然资源和规划局"
 MIIT = "工业和信息化局"
 ENV = "生态环境局"
 SAFETY = "应急管理局"
+STATS = "统计局"
 
 #: districts delivered in a projected CRS: code → (format, EPSG)
 PROJECTED = {"320413": ("gpkg", "EPSG:4549"), "320481": ("shp", "EPSG:4528")}
@@ -233,7 +239,8 @@ def _write_firms(city: DemoCity, folder: Path) -> list[Delivery]:
     return out
 
 
-def _write_table(frame: pd.DataFrame, kind: SourceKind, path: Path, sheet: str) -> None:
+def _write_table(frame: pd.DataFrame, kind: SourceKind, path: Path, sheet: str,
+                 headers: dict[str, str] | None = None) -> None:
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "default_date_format": "yyyy-mm-dd"})
     fmt = _formats(wb)
     ws = wb.add_worksheet(sheet)
@@ -242,7 +249,7 @@ def _write_table(frame: pd.DataFrame, kind: SourceKind, path: Path, sheet: str) 
     for j, name in enumerate(cols, start=1):
         ws.set_column(j, j, {"uscc": 21, "parcel_code": 22, "case_id": 20, "record_id": 20}.get(name, 14),
                       _column_format(fmt, kind, name))
-    ws.write_row(0, 0, ["序号"] + [header(kind, c) for c in cols], fmt["head"])
+    ws.write_row(0, 0, ["序号"] + [(headers or {}).get(c) or header(kind, c) for c in cols], fmt["head"])
     data = [list(range(1, len(frame) + 1))] + [_cell_values(frame[c]) for c in cols]
     for i, row in enumerate(zip(*data, strict=True), start=1):
         ws.write_row(i, 0, row)
@@ -260,10 +267,40 @@ _LISTS = (
 )
 
 
+#: 土地来源 as the supply ledger writes it
+LAND_SOURCE_ZH = {"new": "新增建设用地", "stock": "存量建设用地"}
+
+
+def _write_supply(city: DemoCity, folder: Path) -> Delivery:
+    kind = KINDS["supply"]
+    frame = city.supply.assign(land_source=city.supply["land_source"].map(LAND_SOURCE_ZH),
+                               mode=city.supply["mode_detail"])
+    path = folder / f"土地供应台账（{YEARS[0]}—{YEARS[-1]}年）.xlsx"
+    _write_table(frame, kind, path, "供地台账")
+    linked = int(frame["parcel_code"].notna().sum())
+    return Delivery("supply", path, None, None, NR,
+                    f"{YEARS[0]}—{YEARS[-1]} 年土地供应记录（{len(frame)} 条，{linked} 条注明宗地代码；"
+                    "电子监管号、新增/存量、供地方式）")
+
+
+def _write_statistics(city: DemoCity, folder: Path) -> Delivery:
+    kind = KINDS["statistics"]
+    st = city.statistics
+    figures = ["gdp_yi", "construction_land_mu", "total_area_mu", "cultivated_land_mu"]
+    totals = st.groupby("year", as_index=False)[figures].sum().assign(district_code="全市", order=0)
+    rows = st.assign(district_code=st["district_code"].map(DISTRICTS), order=1)
+    frame = pd.concat([totals, rows], ignore_index=True).sort_values(["year", "order"], kind="stable")
+    frame[figures] = frame[figures].round(2)
+    path = folder / f"分区主要经济与土地指标（{YEARS[0]}—{YEARS[-1]}年）.xlsx"
+    _write_table(frame, kind, path, "分区年度统计", headers={"district_code": "地区", "year": "年份"})
+    return Delivery("statistics", path, None, None, STATS,
+                    f"{YEARS[0]}—{YEARS[-1]} 年各区地区生产总值、建设用地、国土总面积与耕地面积（{len(st)} 行，含全市合计行）")
+
+
 def write_deliveries(city: DemoCity, out_dir: Path) -> list[Delivery]:
     """Write every delivery of ``city`` under ``out_dir`` (one folder per bureau); return them in load order."""
     out_dir = Path(out_dir)
-    folders = {a: out_dir / a for a in (NR, MIIT, ENV, SAFETY)}
+    folders = {a: out_dir / a for a in (NR, MIIT, ENV, SAFETY, STATS)}
     for f in folders.values():
         f.mkdir(parents=True, exist_ok=True)
     deliveries = _write_parcels(city, folders[NR])
@@ -278,5 +315,7 @@ def write_deliveries(city: DemoCity, out_dir: Path) -> list[Delivery]:
         else:
             _write_table(frame, spec, path, layer)
         deliveries.append(Delivery(kind, path, None, None, agency, describe.format(n=len(frame))))
+    deliveries.append(_write_supply(city, folders[NR]))
+    deliveries.append(_write_statistics(city, folders[STATS]))
     return deliveries
 

@@ -24,7 +24,7 @@ DUPLICATE_COLUMN = M("duplicate_column", "列「{a}」与「{b}」都对应字�
                      "删除或改名其中一列", "delete or rename one of them")
 UNKNOWN_COLUMN = M("unknown_column", "未识别的列「{col}」，已忽略", "unrecognised column '{col}' ignored",
                    "如需导入，请按 docs/data-formats.md 改用标准列名", "rename it per docs/data-formats.md if it should load")
-SUMMARY_ROW = M("summary_row", "合计/小计行已跳过", "total row skipped", "无需处理", "nothing to do")
+SUMMARY_ROW = M("summary_row", "合计/小计/全市汇总行已跳过", "total row skipped", "无需处理", "nothing to do")
 REQUIRED_EMPTY = M("required_empty", "必填项为空", "required value is empty", "填写该项", "fill in the value")
 ONE_OF_EMPTY = M("one_of_empty", "{cols} 至少填一项", "fill at least one of {cols}", "补充其中一项", "fill in one of them")
 NOT_NUMBER = M("not_number", "不是数值", "not a number", "填写数字，不带单位和文字（单位见表头）",
@@ -72,3 +72,21 @@ ENCODING_DETECTED = M("encoding_detected", "未提供 .cpg，按 {encoding} 编�
                       "建议随 Shapefile 提供 .cpg 文件", "ship a .cpg file with the Shapefile")
 UNKNOWN_REFERENCE = M("unknown_reference", "{what}在库中不存在", "{what_en} not found in the store",
                       "先导入{source}，或核对代码", "load the {source_en} first, or check the code")
+NOT_POSITIVE = M("not_positive", "数值应大于 0", "value must be greater than 0",
+                 "核对数值：面积、产值应为正数（0 或负数多为录入错误）", "check the value: areas and output are positive")
+FUTURE_DATE = M("future_date", "日期晚于今天（{today}）", "date after today ({today})",
+                "核对日期：只录入已经发生的供地（合同签订或划拨决定的日期）",
+                "check the date: record supplies that have happened (contract signed or allocation decided)")
+FUTURE_YEAR = M("future_year", "年度晚于今年（{year}）", "year after this year ({year})",
+                "核对年度：只录入已结束或当年的统计数", "check the year: statistics of past years or this year only")
+PART_ABOVE_WHOLE = M("part_above_whole", "{parts}大于{whole}", "{parts_en} exceeds {whole_en}",
+                     "核对数值与单位（表头单位须与数值一致，如亩与公顷、平方公里）",
+                     "check the values and their units (e.g. 亩 versus hectares or km²)")
+UNIT_CONVERTED = M("unit_converted", "列「{col}」的单位为 {unit}，已按 ×{factor} 换算为 {target}",
+                   "column '{col}' is in {unit}; converted to {target} (× {factor})",
+                   "核对表头单位是否与数值一致", "check that the unit in the header is the unit of the values")
+PART_ABOVE_WHOLE_STORED = M("part_above_whole_stored", "与库中已有数值合并后，{parts}大于{whole}",
+                            "with the figures already stored, {parts_en} exceeds {whole_en}",
+                            "本文件与此前导入的同一区县同一年度数值不一致：核对本文件或先重新导入另一方的数据",
+                            "this file disagrees with the figures loaded earlier for the same district and year: "
+                            "check it, or re-load the other source first")

@@ -28,6 +28,10 @@ class Column:
     required: bool = False
     minimum: float | None = None
     maximum: float | None = None
+    #: the value must be greater than 0 (areas, GDP); checked instead of ``minimum``
+    positive: bool = False
+    #: what the value is measured in; a header naming another unit of the same kind is converted
+    #: (``供地面积（公顷）`` → 亩, ``地区生产总值（万元）`` → 亿元; see ``validate.UNITS``)
     unit: str = ""
     #: allowed values, each with the synonyms that map to it: (("规上", "规模以上", …), …)
     choices: tuple[tuple[str, ...], ...] = ()
@@ -48,6 +52,12 @@ class SourceKind:
     #: at least one column of each group must be present and filled on every row
     one_of: tuple[tuple[str, ...], ...] = ()
     formats: tuple[str, ...] = field(default=("gpkg", "shp", "gdb", "geojson", "parquet"))
+    #: cross-field checks: the parcel code's county prefix must equal the district code
+    parcel_in_district: bool = False
+    #: date columns (or year columns) that cannot lie after today (this year)
+    not_future: tuple[str, ...] = ()
+    #: (parts, whole): the sum of the ``parts`` columns filled on a row cannot exceed ``whole``
+    not_above: tuple[tuple[tuple[str, ...], str], ...] = ()
 
     def column(self, name: str) -> Column:
         """The column named ``name`` (canonical)."""
@@ -95,6 +105,7 @@ PARCELS = SourceKind(
     ),
     key=("parcel_code", "bsm"),
     one_of=(("parcel_code", "bsm"),),
+    parcel_in_district=True,
 )
 
 LAYER_KINDS: dict[str, tuple[str, str]] = {
@@ -244,7 +255,92 @@ IDLE = SourceKind(
     formats=("xlsx", "csv"),
 )
 
-KINDS: dict[str, SourceKind] = {k.name: k for k in (PARCELS, LAYER, FIRMS, HAZARDS, POLLUTION, ENFORCEMENT, UNSUPPLIED, IDLE)}
+#: how land is supplied (供地方式), with the spellings of 土地市场动态监测监管系统 and bureau ledgers
+SUPPLY_MODES: tuple[tuple[str, ...], ...] = (
+    ("出让", "国有建设用地使用权出让", "招拍挂出让", "招拍挂", "挂牌出让", "拍卖出让", "招标出让", "协议出让",
+     "挂牌", "拍卖", "招标", "协议", "弹性年期出让", "grant", "sale"),
+    ("划拨", "国有建设用地使用权划拨", "行政划拨", "无偿划拨", "allocation", "allocated"),
+    ("租赁", "国有土地租赁", "国有建设用地使用权租赁", "出租", "长期租赁", "短期租赁", "lease"),
+    ("先租后让", "先租后出让", "先租赁后出让", "租让结合", "lease_then_grant", "lease-then-grant"),
+)
+#: new (新增) or stock (存量) land; 来自存量库 (land banked earlier) counts as stock
+LAND_SOURCES: tuple[tuple[str, ...], ...] = (
+    ("new", "新增", "新增建设用地", "新增用地", "新增地", "增量", "增量用地"),
+    ("stock", "存量", "存量建设用地", "存量用地", "存量地", "现有建设用地", "新增建设用地(来自存量库)", "来自存量库"),
+)
+
+SUPPLY = SourceKind(
+    "supply", "土地供应记录", "land supply records", "none",
+    (
+        Column("record_id", "电子监管号", "str",
+               ("监管号", "电子监管编号", "合同编号", "出让合同编号", "合同号", "划拨决定书编号", "决定书编号",
+                "供地编号", "record_id"), required=True,
+               help_zh="土地市场动态监测监管系统的电子监管号（无则填出让合同或划拨决定书编号），每宗供地唯一",
+               help_en="electronic supervision number of the land-market monitoring system (else the contract or "
+                       "allocation decision number); unique per supply"),
+        PARCEL_CODE,
+        replace(DISTRICT, aliases=(*DISTRICT.aliases, "行政区", "区县", "所在区县")),
+        Column("supply_date", "供地日期", "date",
+               ("签订日期", "合同签订日期", "签订时间", "合同签订时间", "供应日期", "划拨决定书日期", "GDRQ", "supplied"),
+               required=True, help_zh="出让合同签订或划拨决定书下达的日期，不得晚于今天",
+               help_en="date the contract was signed or the allocation decided; not after today"),
+        Column("area_mu", "供地面积", "float",
+               ("出让面积", "划拨面积", "供应面积", "供地总面积", "土地面积", "面积", "area_mu", "area"),
+               required=True, positive=True, unit="亩",
+               help_zh="大于 0；表头注明公顷或平方米的自动换算为亩", help_en="> 0; hectares or m² (named in the header) are converted"),
+        Column("land_source", "土地来源", "str",
+               ("新增存量", "新增/存量", "新增或存量", "土地来源类型", "用地来源", "land_source"), required=True,
+               choices=LAND_SOURCES,
+               help_zh="新增 或 存量（新增建设用地/存量建设用地/现有建设用地；来自存量库的按存量计）",
+               help_en="新增 (new) or 存量 (stock); 现有建设用地 and 来自存量库 count as stock"),
+        Column("mode", "供地方式", "str", ("供应方式", "供应类型", "出让方式", "土地供应方式", "mode"), required=True,
+               choices=SUPPLY_MODES,
+               help_zh="出让（含招拍挂、协议出让）、划拨、租赁 或 先租后让",
+               help_en="出让 grant (incl. auction, tender, listing, agreement), 划拨 allocation, 租赁 lease or "
+                       "先租后让 lease then grant"),
+        Column("ydyh_code", "土地用途代码", "str",
+               ("用地用海代码", "用地用海分类代码", "规划用途代码", "YDYHDM", "土地用途", "用途", "ydyh"),
+               help_zh="用地用海分类代码（如 100101）或其名称（如 工业用地）",
+               help_en="用地用海 code (e.g. 100101) or its name (e.g. 工业用地)"),
+    ),
+    key=("record_id",),
+    formats=("xlsx", "csv"),
+    parcel_in_district=True,
+    not_future=("supply_date",),
+)
+
+STATISTICS = SourceKind(
+    "statistics", "分区年度统计", "yearly statistics by district", "none",
+    (
+        replace(DISTRICT, aliases=(*DISTRICT.aliases, "地区", "区县", "行政区", "行政区划", "区域"),
+                help_zh="6 位县级行政区划代码或区县名称（如 320412、武进区）；全市、市区合计行自动跳过",
+                help_en="6-digit county code or district name (320412, 武进区); 全市 / 市区 total rows are skipped"),
+        Column("year", "统计年度", "int", ("年度", "年份", "统计年份", "year"), required=True, minimum=2000, maximum=2100,
+               help_zh="2000–2100，不得晚于今年；可写 2023 或 2023年", help_en="2000–2100, not after this year"),
+        Column("gdp_yi", "地区生产总值", "float", ("GDP", "生产总值", "地区生产总值GDP", "gdp"), positive=True,
+               unit="亿元", help_zh="当年价，大于 0", help_en="at current prices, > 0"),
+        Column("construction_land_mu", "建设用地面积", "float",
+               ("建设用地总面积", "建设用地", "建设用地规模", "construction_land"), minimum=0, unit="亩",
+               help_zh="年末建设用地总面积（年度变更调查）；不大于国土总面积",
+               help_en="construction land at year end (annual change survey); not above the total area"),
+        Column("total_area_mu", "国土总面积", "float",
+               ("土地总面积", "行政区域面积", "行政区域土地面积", "行政区划面积", "国土面积", "辖区面积", "total_area"),
+               positive=True, unit="亩", help_zh="表头注明平方公里或公顷的自动换算为亩",
+               help_en="km² or hectares (named in the header) are converted"),
+        Column("cultivated_land_mu", "耕地面积", "float", ("耕地", "耕地总面积", "cultivated_land"), minimum=0, unit="亩",
+               help_zh="年末耕地面积；建设用地与耕地之和不大于国土总面积",
+               help_en="cultivated land at year end; with construction land not above the total area"),
+    ),
+    key=("district_code", "year"),
+    one_of=(("gdp_yi", "construction_land_mu", "total_area_mu", "cultivated_land_mu"),),
+    formats=("xlsx", "csv"),
+    not_future=("year",),
+    not_above=((("construction_land_mu",), "total_area_mu"), (("cultivated_land_mu",), "total_area_mu"),
+               (("construction_land_mu", "cultivated_land_mu"), "total_area_mu")),
+)
+
+KINDS: dict[str, SourceKind] = {k.name: k for k in (PARCELS, LAYER, FIRMS, HAZARDS, POLLUTION, ENFORCEMENT, UNSUPPLIED, IDLE,
+                                                    SUPPLY, STATISTICS)}
 
 
 def source_kind(kind: str, layer_kind: str | None = None) -> SourceKind:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -29,6 +31,20 @@ _TRUE = {"是", "y", "yes", "true", "t", "1", "有", "√", "✓", "x"}
 _FALSE = {"否", "n", "no", "false", "f", "0", "无", "-", "—"}
 _CODE_SPLIT = re.compile(r"[;；,，、\s]+")
 _SUMMARY = re.compile(r"^(合计|小计|总计|total)", re.IGNORECASE)
+#: district cells naming the whole city or its urban core: a total row of a statistics table
+_CITY_ROWS = {"全市", "全市合计", "市区", "市区合计", "全市总计"}
+_UNIT_IN_HEADER = re.compile(r"[（(\[【]\s*([^（()）\[\]【】]+?)\s*[）)\]】]")
+#: units a header may name, by kind, as multiples of a base unit: a column whose schema unit is of the
+#: same kind is converted (``供地面积（公顷）`` × 15 → 亩); other bracketed text is ignored
+UNITS: dict[str, dict[str, float]] = {
+    "area": {"亩": 10000 / 15, "万亩": 1e8 / 15, "公顷": 1e4, "hm²": 1e4, "hm2": 1e4, "ha": 1e4,
+             "平方公里": 1e6, "平方千米": 1e6, "km²": 1e6, "km2": 1e6, "平方米": 1.0, "m²": 1.0, "m2": 1.0,
+             "㎡": 1.0, "万平方米": 1e4},
+    "money": {"元": 1.0, "千元": 1e3, "万元": 1e4, "亿元": 1e8},
+    "electricity": {"千瓦时": 1.0, "kwh": 1.0, "度": 1.0, "万千瓦时": 1e4, "万度": 1e4, "亿千瓦时": 1e8},
+    "volume": {"立方米": 1.0, "m³": 1.0, "m3": 1.0, "万立方米": 1e4},
+    "energy": {"吨标准煤": 1.0, "吨标煤": 1.0, "tce": 1.0, "万吨标准煤": 1e4, "万吨标煤": 1e4},
+}
 
 
 @dataclass(frozen=True)
@@ -82,7 +98,8 @@ def validate(raw: RawTable, kind: SourceKind, ctx: IntakeContext, report: Intake
         return None
 
     data = raw.frame.rename(columns=mapping)[list(mapping.values())]
-    keep = _drop_summary_rows(data, raw.rows, kind, report)
+    scale = _unit_factors(mapping, kind, report)
+    keep = _drop_summary_rows(data, raw.rows, kind, ctx, report)
     data, rows = data.loc[keep].reset_index(drop=True), raw.rows.loc[keep].reset_index(drop=True)
     geometry = raw.geometry.loc[keep].reset_index(drop=True) if has_geometry else None
     report.rows_read = len(data)
@@ -97,7 +114,7 @@ def validate(raw: RawTable, kind: SourceKind, ctx: IntakeContext, report: Intake
         if c.name not in data.columns:
             out[c.name] = False if c.type == "bool" else _empty(c)
             continue
-        values, errors = _coerce(data[c.name], c, ctx)
+        values, errors = _coerce(data[c.name], c, ctx, scale.get(c.name, 1.0))
         out[c.name] = values
         for m, mask, shown in errors:
             report.add("error", m, rows[mask], header, shown[mask] if shown is not None else data[c.name][mask])
@@ -114,7 +131,7 @@ def validate(raw: RawTable, kind: SourceKind, ctx: IntakeContext, report: Intake
         report.add("error", msg.ONE_OF_EMPTY.format(cols=" / ".join(_zh(kind, g) for g in group)), rows[~filled])
         bad |= ~filled
     bad |= _check_keys(out, rows, kind, report)
-    bad |= _check_cross_fields(out, rows, kind, report)
+    bad |= _check_cross_fields(out, rows, kind, mapping, report)
 
     source_crs = None
     if geometry is not None:
@@ -154,6 +171,25 @@ def _map_headers(raw: RawTable, kind: SourceKind, report: IntakeReport) -> dict[
     return mapping
 
 
+def _unit_factors(mapping: dict[str, str], kind: SourceKind, report: IntakeReport) -> dict[str, float]:
+    """Canonical column → factor for headers naming another unit of the column's kind (公顷 for 亩 …)."""
+    out: dict[str, float] = {}
+    for header, name in mapping.items():
+        c = kind.column(name)
+        found = _UNIT_IN_HEADER.findall(str(header))
+        if not c.unit or not found:
+            continue
+        given = found[-1].strip().lower()
+        for units in UNITS.values():
+            table = {k.lower(): v for k, v in units.items()}
+            factor = table[given] / table[c.unit.lower()] if c.unit.lower() in table and given in table else 1.0
+            if abs(factor - 1.0) > 1e-12:
+                out[name] = factor
+                report.add("warning", msg.UNIT_CONVERTED.format(col=header, unit=found[-1].strip(), target=c.unit,
+                                                                factor=f"{out[name]:.6g}"), column=str(header))
+    return out
+
+
 def _original(mapping: dict[str, str], name: str) -> str:
     return next((k for k, v in mapping.items() if v == name), name)
 
@@ -162,11 +198,17 @@ def _zh(kind: SourceKind, name: str) -> str:
     return "几何" if name == "geometry" else kind.column(name).zh
 
 
-def _drop_summary_rows(data: pd.DataFrame, rows: pd.Series, kind: SourceKind, report: IntakeReport) -> pd.Series:
-    """Rows that start with 合计/小计 (a total line bureaus append) are skipped with a warning."""
+def _drop_summary_rows(data: pd.DataFrame, rows: pd.Series, kind: SourceKind, ctx: IntakeContext,
+                       report: IntakeReport) -> pd.Series:
+    """Rows that start with 合计/小计 (a total line bureaus append), or whose district is the whole city
+    in a table keyed by district is the whole city (全市, 市区, 常州市 — the total rows of a statistics
+    table), are skipped with a warning."""
     summary = pd.Series(False, index=data.index)
     for col in data.columns[:3]:
         summary |= data[col].astype("string").str.strip().str.match(_SUMMARY).fillna(False).astype(bool)
+    if "district_code" in data.columns and "district_code" in kind.key:
+        city = _CITY_ROWS | {ctx.city_zh, re.sub(r"市$", "", ctx.city_zh)}
+        summary |= data["district_code"].astype("string").str.replace(r"\s+", "", regex=True).isin(city).fillna(False)
     report.add("warning", msg.SUMMARY_ROW, rows[summary])
     return ~summary
 
@@ -192,12 +234,14 @@ def _text(s: pd.Series) -> pd.Series:
     return t.mask(t == "")
 
 
-def _coerce(s: pd.Series, c: Column, ctx: IntakeContext) -> tuple[pd.Series, Errors]:
+def _coerce(s: pd.Series, c: Column, ctx: IntakeContext, scale: float = 1.0) -> tuple[pd.Series, Errors]:
     t = _text(s)
     filled = t.notna()
     errors: Errors = []
+    if c.type == "int" and c.name.endswith("year"):  # 2023年 / 2023年度
+        t = t.str.replace(r"\s*年度?$", "", regex=True)
     if c.type in ("int", "float"):
-        v, errors = _numbers(s, t, c)
+        v, errors = _numbers(s, t, c, scale)
     elif c.type == "date":
         v = _dates(s, t)
         errors.append((msg.BAD_DATE, filled & v.isna(), None))
@@ -236,27 +280,34 @@ def _coerce(s: pd.Series, c: Column, ctx: IntakeContext) -> tuple[pd.Series, Err
     elif c.name == "dlbm":
         v = landuse.normalize_dlbm(t)
         errors.append((msg.BAD_DLBM, filled & ~landuse.validate_dlbm(v).fillna(False).astype(bool), None))
-    elif c.name == "ydyh_code":
-        v = t
-        errors.append((msg.BAD_YDYH, filled & ~landuse.validate_ydyh(v).fillna(False).astype(bool), None))
+    elif c.name == "ydyh_code":  # a code (leading zero restored, trailing name dropped) or an exact name
+        by_name = t.map(_ydyh_by_name()).astype("string")
+        norm = landuse.normalize_ydyh(t)
+        known = landuse.validate_ydyh(t).fillna(False).astype(bool)
+        v = norm.where(known, by_name.where(by_name.notna(), t)).astype("string")
+        errors.append((msg.BAD_YDYH, filled & ~known & by_name.isna(), None))
     else:
         v = t
     if c.choices:
-        lookup = {syn.lower(): opts[0] for opts in c.choices for syn in opts}
-        v = t.str.lower().map(lookup).astype("string")
-        errors.append((msg.BAD_CHOICE.format(choices=" / ".join(o[0] for o in c.choices)), filled & v.isna(), None))
+        v = _choice(t, c.choices)
+        errors.append((msg.BAD_CHOICE.format(choices=" / ".join(_choice_label(o) for o in c.choices)),
+                       filled & v.isna(), None))
     return v, [(m, mask.fillna(False).astype(bool), shown) for m, mask, shown in errors]
 
 
-def _numbers(s: pd.Series, t: pd.Series, c: Column) -> tuple[pd.Series, Errors]:
+def _numbers(s: pd.Series, t: pd.Series, c: Column, scale: float = 1.0) -> tuple[pd.Series, Errors]:
     filled = t.notna()
     clean = t.str.replace(",", "", regex=False).str.replace("，", "", regex=False)
     percent = clean.str.endswith("%").fillna(False)
     v = pd.to_numeric(clean.str.rstrip("%"), errors="coerce").astype("Float64")
     v = v.where(~percent, v / 100)
     errors: Errors = [(msg.NOT_NUMBER, filled & v.isna(), None)]
+    if scale != 1.0:  # the header named another unit (公顷 for 亩 …)
+        v = v * scale
     if c.maximum == 1:  # shares may come as percentages
         v = v.where(~((v > 1) & (v <= 100)), v / 100)
+    if c.positive:
+        errors.append((msg.NOT_POSITIVE, (v <= 0).fillna(False), None))
     if c.minimum is not None:
         errors.append((msg.BELOW_MIN.format(minimum=c.minimum), (v < c.minimum).fillna(False), None))
     if c.maximum is not None:
@@ -282,6 +333,39 @@ def _dates(s: pd.Series, t: pd.Series) -> pd.Series:
         parsed = pd.to_datetime(norm[rest], format="mixed", errors="coerce")
         out[rest] = from_serial.fillna(parsed)
     return out.astype("datetime64[ns]")
+
+
+def _choice_key(t: pd.Series, drop_brackets: bool = False) -> pd.Series:
+    """Choice spelling for matching: no spaces, half-width brackets, lower case (bracketed text dropped)."""
+    k = t.str.replace(r"\s+", "", regex=True).str.replace("（", "(", regex=False).str.replace("）", ")", regex=False)
+    return (k.str.replace(r"\(.*?\)", "", regex=True) if drop_brackets else k).str.lower()
+
+
+def _choice(t: pd.Series, choices: tuple[tuple[str, ...], ...]) -> pd.Series:
+    """Each value as its allowed value (the first of its synonyms); NA where none matches.
+
+    A spelling is matched whole first (新增建设用地（来自存量库）), then without bracketed text (出让（挂牌）)."""
+    lookup = {}
+    for opts in choices:
+        for syn in opts:
+            lookup.setdefault(_choice_key(pd.Series([syn], dtype="string")).iloc[0], opts[0])
+    whole = _choice_key(t).map(lookup)
+    return whole.fillna(_choice_key(t, drop_brackets=True).map(lookup)).astype("string")
+
+
+def _choice_label(opts: tuple[str, ...]) -> str:
+    """How an allowed value is named to users: itself, or its Chinese synonym with it (新增 new)."""
+    if opts[0].isascii():
+        zh = next((o for o in opts[1:] if not o.isascii()), None)
+        return f"{zh}（{opts[0]}）" if zh else opts[0]
+    return opts[0]
+
+
+@lru_cache(maxsize=1)
+def _ydyh_by_name() -> dict[str, str]:
+    """用地用海 name → code (the names are unique), e.g. 工业用地 → 1001."""
+    table = landuse.ydyh_table()
+    return dict(zip(table["name"], table["code"], strict=True))
 
 
 _USCC_REASONS = {
@@ -331,17 +415,65 @@ def _check_keys(out: pd.DataFrame, rows: pd.Series, kind: SourceKind, report: In
     return bad
 
 
-def _check_cross_fields(out: pd.DataFrame, rows: pd.Series, kind: SourceKind, report: IntakeReport) -> pd.Series:
-    """Parcel code county prefix must agree with the district code."""
+def _check_cross_fields(out: pd.DataFrame, rows: pd.Series, kind: SourceKind, mapping: dict[str, str],
+                        report: IntakeReport) -> pd.Series:
+    """The checks of ``kind`` that look at several fields of a row (see `SourceKind`):
+    parcel code in its district, dates (years) not after today, parts not above their whole."""
     bad = pd.Series(False, index=out.index)
-    if "parcel_code" in out.columns and "district_code" in out.columns and kind.name == "parcels":
+    if kind.parcel_in_district and "parcel_code" in mapping.values() and "district_code" in mapping.values():
         county = out["parcel_code"].str.slice(0, 6)
         mismatch = (county != out["district_code"]).fillna(False) & out["parcel_code"].str.len().eq(19).fillna(False)
         for c in county[mismatch].unique():
             m = mismatch & (county == c)
-            report.add("error", msg.PARCEL_COUNTY_MISMATCH.format(county=c), rows[m], "宗地代码", out["parcel_code"][m])
+            report.add("error", msg.PARCEL_COUNTY_MISMATCH.format(county=c), rows[m], _original(mapping, "parcel_code"),
+                       out["parcel_code"][m])
         bad |= mismatch
+    today = date.today()
+    for name in kind.not_future:
+        if name not in mapping.values():
+            continue
+        if kind.column(name).type == "date":
+            late = (out[name] > pd.Timestamp(today)).fillna(False).astype(bool)
+            shown = out[name].dt.strftime("%Y-%m-%d")
+            m = msg.FUTURE_DATE.format(today=today.isoformat())
+        else:
+            late = (out[name] > today.year).fillna(False).astype(bool)
+            shown = out[name].astype("string")
+            m = msg.FUTURE_YEAR.format(year=today.year)
+        report.add("error", m, rows[late], _original(mapping, name), shown[late])
+        bad |= late
+    present = set(mapping.values())
+    for parts, whole, over, shown in parts_above_whole(out, kind):
+        if whole not in present or not set(parts) <= present:
+            continue
+        report.add("error", msg.PART_ABOVE_WHOLE.format(**_part_labels(kind, parts, whole)), rows[over],
+                   _original(mapping, parts[0] if len(parts) == 1 else whole), shown)
+        bad |= over
     return bad
+
+
+def parts_above_whole(frame: pd.DataFrame, kind: SourceKind
+                      ) -> list[tuple[tuple[str, ...], str, pd.Series, pd.Series]]:
+    """For each ``kind.not_above`` rule: (parts, whole, rows where the filled parts exceed the whole, shown value).
+
+    A sum of several parts is only reported where no single part already exceeds the whole."""
+    found = []
+    for parts, whole in kind.not_above:
+        total = frame[whole].astype("float64")
+        values = frame[list(parts)].astype("float64")
+        over = (values.sum(axis=1, min_count=len(parts)) > total * (1 + 1e-9)).fillna(False).astype(bool)
+        if len(parts) > 1:
+            for p in parts:
+                over &= ~(values[p] > total).fillna(False).astype(bool)
+        if over.any():
+            shown = values[over].round(2).astype(str).agg(" + ".join, axis=1) + " > " + total[over].round(2).astype(str)
+            found.append((parts, whole, over, shown))
+    return found
+
+
+def _part_labels(kind: SourceKind, parts: tuple[str, ...], whole: str) -> dict[str, str]:
+    return {"parts": " + ".join(kind.column(p).zh for p in parts), "whole": kind.column(whole).zh,
+            "parts_en": " + ".join(parts), "whole_en": whole}
 
 
 # --- geometry --------------------------------------------------------------------------------

@@ -16,16 +16,18 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, Engine, delete, insert
+from sqlalchemy import Connection, Engine, and_, delete, insert, select
 
 from landrenew.store.bulk import insert_frame
 from landrenew.store.models import (
     ControlFeature,
+    DistrictYear,
     Evidence,
     FirmParcel,
     FirmYear,
     IngestBatch,
     IngestIssue,
+    LandSupply,
     Parcel,
 )
 
@@ -158,5 +160,54 @@ def _write_evidence(conn: Connection, batch_id: int, records: pd.DataFrame, info
     insert_frame(conn, table, df.assign(attrs=attr_json))
 
 
+def _write_supply(conn: Connection, batch_id: int, records: pd.DataFrame, info: BatchInfo) -> None:
+    """Land-supply records, replacing earlier ones with the same 电子监管号."""
+    table = LandSupply.__table__
+    for chunk in _chunks(records["record_id"].astype(str).tolist()):
+        conn.execute(delete(table).where(table.c.record_id.in_(chunk)))
+    cols = [c.name for c in table.columns if c.name in records.columns]
+    insert_frame(conn, table, pd.DataFrame(records[cols]).assign(batch_id=batch_id))
+
+
+#: the figures of a district-year, each of which a delivery may or may not carry
+STATISTICS_FIGURES = ("gdp_yi", "construction_land_mu", "total_area_mu", "cultivated_land_mu")
+
+
+def stored_statistics(conn: Connection, keys: pd.DataFrame) -> pd.DataFrame:
+    """The stored figures of the (district_code, year) pairs in ``keys``, indexed by them."""
+    table = DistrictYear.__table__
+    frames = []
+    for year, districts in keys.groupby(keys["year"].astype(int))["district_code"]:
+        for chunk in _chunks(districts.astype(str).unique().tolist()):
+            q = select(table.c.district_code, table.c.year, *(table.c[f] for f in STATISTICS_FIGURES)).where(
+                and_(table.c.year == year, table.c.district_code.in_(chunk)))
+            frames.append(pd.DataFrame(conn.execute(q).fetchall(), columns=["district_code", "year",
+                                                                             *STATISTICS_FIGURES]))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["district_code", "year", *STATISTICS_FIGURES])
+    return out.astype({"year": int}).set_index(["district_code", "year"])
+
+
+def merge_statistics(records: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
+    """District-years of ``records`` with the figures they leave blank taken from ``stored``."""
+    new = records.assign(year=records["year"].astype(int)).set_index(["district_code", "year"])
+    new = new[list(STATISTICS_FIGURES)].astype("float64")
+    old = stored.reindex(new.index)[list(STATISTICS_FIGURES)].astype("float64")
+    return new.fillna(old).reset_index()
+
+
+def _write_statistics(conn: Connection, batch_id: int, records: pd.DataFrame, info: BatchInfo) -> None:
+    """Yearly district statistics, merged by district + year: the figures a file gives replace the stored
+    ones, figures it leaves blank keep theirs (GDP from 统计局 and land areas from 自然资源和规划局 may come
+    in separate files)."""
+    table = DistrictYear.__table__
+    merged = merge_statistics(records, stored_statistics(conn, records))
+    for year, districts in merged.groupby("year")["district_code"]:
+        for chunk in _chunks(districts.astype(str).tolist()):
+            conn.execute(delete(table).where(table.c.year == int(year), table.c.district_code.in_(chunk)))
+    insert_frame(conn, table, merged.assign(batch_id=batch_id))
+
+
 WRITERS = {"parcels": _write_parcels, "layer": _write_layer, "firms": _write_firms,
-           **{k: _write_evidence for k in EVIDENCE_FIELDS}}
+           **{k: _write_evidence for k in EVIDENCE_FIELDS}, "supply": _write_supply,
+           "statistics": _write_statistics}

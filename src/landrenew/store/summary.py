@@ -8,16 +8,19 @@ from sqlalchemy import Engine, func, select
 from landrenew.store.models import (
     AnalysisRun,
     ControlFeature,
+    DistrictYear,
     Evidence,
     FirmYear,
     IngestBatch,
     IngestIssue,
+    LandSupply,
     Parcel,
 )
 
 
 def counts(engine: Engine) -> dict[str, int]:
-    """Rows per content: parcels, each control layer, firm-years, each evidence list, batches."""
+    """Rows per content: parcels, each control layer, firm-years, each evidence list, land-supply records,
+    district-years of statistics, batches."""
     out: dict[str, int] = {}
     with engine.connect() as conn:
         out["宗地 parcels"] = conn.scalar(select(func.count()).select_from(Parcel)) or 0
@@ -26,6 +29,8 @@ def counts(engine: Engine) -> dict[str, int]:
         out["企业年度 firm-years"] = conn.scalar(select(func.count()).select_from(FirmYear)) or 0
         for kind, n in conn.execute(select(Evidence.kind, func.count()).group_by(Evidence.kind)):
             out[f"清单 list {kind}"] = n
+        out["供地记录 land supply"] = conn.scalar(select(func.count()).select_from(LandSupply)) or 0
+        out["分区年度统计 district-years"] = conn.scalar(select(func.count()).select_from(DistrictYear)) or 0
         out["导入批次 batches"] = conn.scalar(select(func.count()).select_from(IngestBatch)) or 0
     return out
 
