@@ -9,10 +9,12 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from landrenew.cases_cli import cases_app
 from landrenew.cli_options import DbOpt, LangOpt, ProfileOpt, WorkspaceOpt, lang_of
 from landrenew.codes.landuse import ydyh_name
 from landrenew.geo.area import M2_PER_MU
 from landrenew.intake.schema import KINDS, LAYER_KINDS
+from landrenew.ledger_cli import ledger_app
 from landrenew.policy import Profile, load_profile
 from landrenew.policy.cli import policy_app
 from landrenew.render import (
@@ -30,7 +32,8 @@ from landrenew.targets import target_table
 app = typer.Typer(help="危污乱散低 用地出清提升 — land clearance and upgrade (常政发〔2022〕47号)",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(policy_app, name="policy", help="政策参数 policy profile: show | validate | diff")
-
+app.add_typer(cases_app, name="cases")
+app.add_typer(ledger_app, name="ledger")
 
 
 @app.command()

@@ -1,0 +1,286 @@
+"""Clearance cases: opening from a run, each workflow's allowed and refused moves, roles and
+districts, stale versions, attachments, and the quota a crediting move posts (operations.*)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from landrenew import ledger
+from landrenew.actors import Actor, Forbidden
+from landrenew.cases import (
+    CaseError,
+    StaleCase,
+    add_comment,
+    case_credits,
+    case_events,
+    get_case,
+    list_cases,
+    open_cases,
+    transition,
+)
+from landrenew.cli import app
+from landrenew.store.bulk import insert_frame
+from landrenew.store.models import AnalysisRun, RunCase
+
+ADMIN = Actor("王科长", "city_admin")
+ANALYST = Actor("李分析", "city_analyst")
+WUJIN = Actor("武进经办", "district_officer", "320412")
+XINBEI = Actor("新北经办", "district_officer", "320411")
+VIEWER = Actor("领导", "viewer")
+
+#: (case id, district, family, path, rule, area, parcels, priority) of run 1
+RECS = [
+    ("P1", "320412", "ecological", "reclaim_cultivated", "disposal.eco.reclaim_cultivated", 30.0, "K1", 90.0),
+    ("U2", "320412", "unsupplied", "supply", "disposal.unsupplied.supply", 40.0, "K2;K3", 80.0),
+    ("P4", "320411", "illegal", "regularise", "disposal.illegal.regularise", 5.0, "K4", 70.0),
+    ("P5", "320412", "upgrade", "self_renewal", "disposal.upgrade.self_renewal", 10.0, "K5", 60.0),
+]
+
+
+@pytest.fixture()
+def run_ws(ws):
+    """A workspace with one finished run of four matched recommendations and one unmatched."""
+    with ws.engine.begin() as conn:
+        insert_frame(conn, AnalysisRun.__table__, pd.DataFrame([{
+            "id": 1, "started_at": datetime.now(UTC), "finished_at": datetime.now(UTC), "status": "done",
+            "as_of": date(2024, 12, 31), "year": 2024, "profile_id": "changzhou-2022", "profile_version": "1",
+            "profile_digest": "x", "input_hash": "y", "code_version": "t", "timings": {}, "counts": {}, "user": "t"}]))
+        rows = [{"run_id": 1, "case_id": c, "unit_id": None, "n_parcels": len(k.split(";")), "parcel_keys": k,
+                 "district_code": d, "area_mu": a, "construction_mu": a, "tags": "低", "matched": True,
+                 "family": f, "path": p, "path_zh": p, "rule_id": r, "clause": "c", "reason_zh": "r", "reason_en": "r",
+                 "priority": pr, "vacated_mu": 0.0, "cultivated_mu": 0.0, "paddy_mu": 0.0, "grain_kg": 0.0,
+                 "construction_quota_mu": 0.0, "stock_linkage_mu": 0.0} for c, d, f, p, r, a, k, pr in RECS]
+        rows.append({**rows[-1], "case_id": "P9", "parcel_keys": "K9", "matched": False, "family": None,
+                     "path": None, "rule_id": None, "priority": 99.0})
+        insert_frame(conn, RunCase.__table__, pd.DataFrame(rows))
+    return ws
+
+
+@pytest.fixture()
+def opened(run_ws, profile):
+    out = open_cases(run_ws, profile, ADMIN, when=date(2023, 3, 1))
+    return run_ws, dict(zip([r[0] for r in RECS], out.opened, strict=True))
+
+
+@pytest.fixture()
+def proof(tmp_path):
+    f = tmp_path / "验收报告.pdf"
+    f.write_bytes(b"%PDF-1.4 acceptance report")
+    return f
+
+
+def move(ws, profile, actor, no, to, when, **kw):
+    version = get_case(ws.engine, profile, ADMIN, no)["version"]
+    return transition(ws, profile, actor, no, to, version, when=date.fromisoformat(when), **kw)
+
+
+# --------------------------------------------------------------------------- open
+
+
+def test_open_one_case_per_matched_recommendation_by_priority(run_ws, profile):
+    """operations.permissions.open: the city opens cases from run 1 — the unmatched one is left out,
+    numbers run per district and year, each case starts in its workflow's first state."""
+    out = open_cases(run_ws, profile, ADMIN, when=date(2023, 3, 1))
+    assert out.opened == ["320412-2023-00001", "320412-2023-00002", "320411-2023-00001", "320412-2023-00003"]
+    cases = list_cases(run_ws.engine, profile, ADMIN).set_index("case_no")
+    assert cases.loc["320412-2023-00001", ["path", "state", "version"]].tolist() == ["reclaim_cultivated", "identified", 1]
+    assert cases.loc["320412-2023-00002", "workflow_id"] == "workflow.unsupplied"
+    assert cases.loc["320411-2023-00001", "workflow_id"] == "workflow.regularise"
+    assert cases.loc["320412-2023-00001", "state_zh"] == "认定"
+
+
+def test_reopening_skips_parcels_already_in_open_cases(opened, profile):
+    ws, _ = opened
+    again = open_cases(ws, profile, ADMIN, when=date(2023, 4, 1))
+    assert again.opened == [] and [c for c, _ in again.skipped] == ["P1", "U2", "P4", "P5"]
+
+
+def test_open_by_district_and_top(run_ws, profile):
+    out = open_cases(run_ws, profile, ANALYST, district="320412", top=2, when=date(2023, 3, 1))
+    assert len(out.opened) == 2 and all(n.startswith("320412-") for n in out.opened)
+
+
+def test_district_officers_and_viewers_cannot_open_cases(run_ws, profile):
+    for who in (WUJIN, VIEWER):
+        with pytest.raises(Forbidden):
+            open_cases(run_ws, profile, who)
+
+
+# --------------------------------------------------------------------------- workflows
+
+
+def test_reclamation_workflow_to_acceptance_credits_quota_by_farmland_kind(opened, profile, proof):
+    """workflow.reclaim + quota rules: 认定 → 方案编制 → 审批 → 实施 → 验收 → 销号; accepting 28 亩 of 水田
+    credits 320412 with 28 × quota_per_accepted_mu 增减挂钩, 28 亩 quantity, 28 × 1.0 paddy and
+    28 × by_farmland_kind[水田] kg grain capacity; milestone dates are kept."""
+    ws, no = opened
+    c = no["P1"]
+    move(ws, profile, WUJIN, c, "planning", "2023-04-10")
+    move(ws, profile, ADMIN, c, "approved", "2023-06-01", attachment=proof, values={"approval_no": "常自然资复〔2023〕12号"})
+    move(ws, profile, WUJIN, c, "implementing", "2023-07-01")
+    out = move(ws, profile, ADMIN, c, "accepted", "2024-05-20", attachment=proof,
+               values={"accepted_area_mu": "28", "farmland_kind": "水田", "farmland_grade": "6"})
+    assert out["state"] == "accepted" and out["version"] == 5
+    assert out["milestones"] == {"identified": "2023-03-01", "planning": "2023-04-10", "approved": "2023-06-01",
+                                 "implementing": "2023-07-01", "accepted": "2024-05-20"}
+    assert out["data"]["accepted_area_mu"] == 28.0 and out["data"]["farmland_grade"] == 6
+    with ws.engine.connect() as conn:
+        bal = ledger.balances(conn, profile, owner="320412").set_index("kind")["balance"]
+    q = profile.quota
+    assert bal["linkage"] == pytest.approx(28 * q.linkage.params.quota_per_accepted_mu)
+    assert bal["quantity"] == pytest.approx(28.0)
+    assert bal["paddy"] == pytest.approx(28 * q.balance_kind("paddy").params.by_farmland_kind["水田"])
+    assert bal["grain_capacity"] == pytest.approx(28 * q.balance_kind("grain_capacity").params.by_farmland_kind["水田"])
+    closed = move(ws, profile, ADMIN, c, "closed", "2024-06-01")
+    assert closed["closed_at"] == date(2024, 6, 1) and closed["moves"] == []
+    with ws.engine.connect() as conn:
+        assert not ledger.verify(conn, profile).problems
+
+
+def test_dry_farmland_earns_no_paddy_quota(profile):
+    """quota.balance.paddy by_farmland_kind: 旱地 counts 0 for paddy, its own coefficient for grain."""
+    rule = profile.rule("disposal.eco.reclaim_cultivated")
+    got = {k: a for k, a, _ in case_credits(profile, rule, 10.0, {"farmland_kind": "旱地"})}
+    assert "paddy" not in got and got["quantity"] == 10.0
+    assert got["grain_capacity"] == pytest.approx(10 * profile.quota.balance_kind("grain_capacity").params.by_farmland_kind["旱地"])
+
+
+def test_unsupplied_disposal_credits_plan_quota(opened, profile, proof):
+    """workflow.unsupplied + 增存挂钩: disposing of 40 亩 of 批而未供 land earns 40 × quota_per_unsupplied_mu."""
+    ws, no = opened
+    c = no["U2"]
+    move(ws, profile, WUJIN, c, "planning", "2023-05-01")
+    move(ws, profile, ADMIN, c, "approved", "2023-06-01", attachment=proof, values={"approval_no": "A1"})
+    move(ws, profile, WUJIN, c, "disposed", "2023-09-01", attachment=proof, values={"disposed_area_mu": 40})
+    with ws.engine.connect() as conn:
+        bal = ledger.balances(conn, profile, owner="320412").set_index("kind")["balance"]
+    assert bal["plan"] == pytest.approx(40 * profile.quota.stock_linkage.params.quota_per_unsupplied_mu)
+
+
+def test_a_move_not_in_the_workflow_is_refused_naming_the_possible_ones(opened, profile):
+    ws, no = opened
+    with pytest.raises(CaseError, match="不能直接办理到「验收」") as err:
+        move(ws, profile, ADMIN, no["P1"], "accepted", "2023-04-01")
+    assert "planning（方案编制）" in err.value.zh
+
+
+def test_roles_allowed_per_transition(opened, profile, proof):
+    """workflow.reclaim: a district officer drafts the plan but may not approve it; a viewer does nothing."""
+    ws, no = opened
+    move(ws, profile, WUJIN, no["P1"], "planning", "2023-04-10")
+    with pytest.raises(Forbidden, match="区级经办人"):
+        move(ws, profile, WUJIN, no["P1"], "approved", "2023-05-01", attachment=proof, values={"approval_no": "A"})
+    with pytest.raises(Forbidden):
+        move(ws, profile, VIEWER, no["P1"], "approved", "2023-05-01", attachment=proof, values={"approval_no": "A"})
+    assert get_case(ws.engine, profile, ADMIN, no["P1"])["state"] == "planning"
+
+
+def test_district_officer_sees_and_moves_only_its_own_district(opened, profile):
+    ws, no = opened
+    mine = list_cases(ws.engine, profile, XINBEI)
+    assert mine["district_code"].unique().tolist() == ["320411"]
+    with pytest.raises(Forbidden, match="320412"):
+        move(ws, profile, XINBEI, no["P1"], "planning", "2023-04-10")
+    with pytest.raises(Forbidden):
+        get_case(ws.engine, profile, XINBEI, no["P1"])
+    with pytest.raises(Forbidden):
+        list_cases(ws.engine, profile, XINBEI, district="320412")
+
+
+def test_stale_version_is_refused_and_nothing_changes(opened, profile):
+    """Optimistic locking: two officers load version 1; the second one's move is refused politely."""
+    ws, no = opened
+    transition(ws, profile, WUJIN, no["P1"], "planning", 1, when=date(2023, 4, 1))
+    with pytest.raises(StaleCase, match="第 2 版.*第 1 版"):
+        transition(ws, profile, ADMIN, no["P1"], "withdrawn", 1, comment="重复", when=date(2023, 4, 2))
+    c = get_case(ws.engine, profile, ADMIN, no["P1"])
+    assert (c["state"], c["version"]) == ("planning", 2)
+    assert case_events(ws.engine, profile, ADMIN, no["P1"])["seq"].tolist() == [1, 2]
+
+
+def test_requirements_are_checked_before_anything_changes(opened, profile, proof):
+    """验收 needs the file, the accepted area, farmland kind and a grade within 1–15."""
+    ws, no = opened
+    c = no["P1"]
+    move(ws, profile, WUJIN, c, "planning", "2023-04-10")
+    with pytest.raises(CaseError, match="附件.*批复文号"):
+        move(ws, profile, ADMIN, c, "approved", "2023-06-01")
+    move(ws, profile, ADMIN, c, "approved", "2023-06-01", attachment=proof, values={"approval_no": "A"})
+    move(ws, profile, WUJIN, c, "implementing", "2023-07-01")
+    bad = [({"accepted_area_mu": 28, "farmland_kind": "沙地", "farmland_grade": 5}, "耕地类型"),
+           ({"accepted_area_mu": 28, "farmland_kind": "水田", "farmland_grade": 20}, "耕地质量等别"),
+           ({"accepted_area_mu": "很多", "farmland_kind": "水田", "farmland_grade": 5}, "验收面积"),
+           ({"accepted_area_mu": 28, "farmland_kind": "水田", "farmland_grade": 5, "color": "red"}, "未知的案件字段")]
+    for values, problem in bad:
+        with pytest.raises(CaseError, match=problem):
+            move(ws, profile, ADMIN, c, "accepted", "2024-05-20", attachment=proof, values=values)
+    with pytest.raises(CaseError, match="早于上一环节"):
+        move(ws, profile, ADMIN, c, "accepted", "2023-06-15", attachment=proof,
+             values={"accepted_area_mu": 28, "farmland_kind": "水田", "farmland_grade": 5})
+    assert get_case(ws.engine, profile, ADMIN, c)["state"] == "implementing"
+    with ws.engine.connect() as conn:
+        assert ledger.balances(conn, profile, owner="320412").empty or \
+            ledger.balances(conn, profile, owner="320412")["balance"].sum() == 0
+
+
+def test_withdraw_from_any_open_state_needs_a_comment_and_ends_the_case(opened, profile):
+    ws, no = opened
+    with pytest.raises(CaseError, match="意见"):
+        move(ws, profile, ADMIN, no["P5"], "withdrawn", "2023-04-01")
+    out = move(ws, profile, ADMIN, no["P5"], "withdrawn", "2023-04-01", comment="已由企业自行整改")
+    assert out["state"] == "withdrawn" and out["moves"] == [] and out["closed_at"] == date(2023, 4, 1)
+    with pytest.raises(CaseError):
+        move(ws, profile, ADMIN, no["P5"], "planning", "2023-04-02")
+
+
+def test_events_are_appended_with_actor_dates_and_attachment_hash(opened, profile, proof):
+    ws, no = opened
+    c = no["P4"]
+    move(ws, profile, XINBEI, c, "filed", "2023-03-20", attachment=proof)
+    add_comment(ws, profile, XINBEI, c, 2, "已送达立案通知书", when=date(2023, 3, 21))
+    ev = case_events(ws.engine, profile, ADMIN, c)
+    assert ev["action"].tolist() == ["open", "transition", "comment"]
+    assert ev["seq"].tolist() == [1, 2, 3]
+    assert ev.loc[1, ["actor", "role", "from_state", "to_state"]].tolist() == ["新北经办", "district_officer", "identified", "filed"]
+    assert ev.loc[1, "attachment_sha256"] == hashlib.sha256(proof.read_bytes()).hexdigest()
+    stored = list((ws.path / "attachments" / c).iterdir())
+    assert len(stored) == 1 and stored[0].read_bytes() == proof.read_bytes()
+    assert get_case(ws.engine, profile, ADMIN, c)["state"] == "filed"
+
+
+def test_regularisation_path_to_closure(opened, profile, proof):
+    """workflow.regularise: 认定 → 立案查处 → 处罚到位 → 完善手续 → 销号; no quota."""
+    ws, no = opened
+    c = no["P4"]
+    move(ws, profile, XINBEI, c, "filed", "2023-03-20", attachment=proof)
+    move(ws, profile, XINBEI, c, "penalised", "2023-05-20", attachment=proof, values={"penalty_wan": 12.5})
+    move(ws, profile, ADMIN, c, "regularised", "2023-08-20", attachment=proof, values={"approval_no": "B"})
+    assert move(ws, profile, ADMIN, c, "closed", "2023-09-01")["state"] == "closed"
+    with ws.engine.connect() as conn:
+        assert ledger.balances(conn, profile, owner="320411").empty
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_open_list_show_move(run_ws, tmp_path):
+    w = ["--workspace", str(run_ws.path), "--db", run_ws.database_url]
+    r = CliRunner().invoke(app, ["cases", "open", "--top", "2", "--date", "2023-03-01", *w])
+    assert r.exit_code == 0, r.output
+    assert "已立案 2" in r.output
+    r = CliRunner().invoke(app, ["cases", "list", *w])
+    assert r.exit_code == 0 and "认定" in r.output
+    r = CliRunner().invoke(app, ["cases", "show", "320412-2023-00001", "--as", "district_officer:320412", *w])
+    assert r.exit_code == 0 and "方案编制" in r.output and "--version 1" in r.output
+    r = CliRunner().invoke(app, ["cases", "move", "320412-2023-00001", "planning", "--version", "1",
+                                 "--date", "2023-04-01", "--as", "district_officer:320412", *w])
+    assert r.exit_code == 0 and "方案编制" in r.output
+    r = CliRunner().invoke(app, ["cases", "move", "320412-2023-00001", "approved", "--version", "1", *w])
+    assert r.exit_code == 1 and "第 2 版" in r.output
+    r = CliRunner().invoke(app, ["cases", "show", "320412-2023-00001", "--as", "district_officer:320411", *w])
+    assert r.exit_code == 1 and "320412" in r.output
