@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from landrenew import ledger
@@ -24,8 +25,10 @@ from landrenew.cases import (
     transition,
 )
 from landrenew.cli import app
+from landrenew.policy import load_profile
+from landrenew.store import Workspace
 from landrenew.store.bulk import insert_frame
-from landrenew.store.models import AnalysisRun, RunCase
+from landrenew.store.models import AnalysisRun, ClearanceCase, QuotaTransfer, RunCase
 
 ADMIN = Actor("王科长", "city_admin")
 ANALYST = Actor("李分析", "city_analyst")
@@ -284,3 +287,221 @@ def test_cli_open_list_show_move(run_ws, tmp_path):
     assert r.exit_code == 1 and "第 2 版" in r.output
     r = CliRunner().invoke(app, ["cases", "show", "320412-2023-00001", "--as", "district_officer:320411", *w])
     assert r.exit_code == 1 and "320412" in r.output
+
+
+# --------------------------------------------------------------------------- every workflow of the profile
+
+DAY = date(2024, 1, 15)
+
+
+def rule_for(profile, wf):
+    """A disposal rule whose cases follow ``wf``."""
+    return next(r for r in profile.disposal.rules
+                if r.family in wf.params.families and (wf.params.paths is None or r.path in wf.params.paths)
+                and profile.operations.workflow_for(r.family, r.path).id == wf.id)
+
+
+def values_for(profile, move_, area):
+    """Valid values for everything ``move_`` requires (areas: ``area``)."""
+    out = {}
+    for need in move_.requires:
+        if need in ("attachment", "comment"):
+            continue
+        f = profile.operations.field(need)
+        out[need] = {"number": area, "integer": f.minimum or 1, "choice": (f.choices or ["?"])[0],
+                     "date": "2023-01-01"}.get(f.type, "文号-1")
+    return out
+
+
+def workflow_ws(ws, profile, copies=1):
+    """``ws`` with one finished run holding ``copies`` recommendations per workflow (run_case_id "<wf>#<i>")."""
+    rows = []
+    for i, wf in enumerate(profile.operations.workflows):
+        r = rule_for(profile, wf)
+        for j in range(copies):
+            rows.append({"run_id": None, "case_id": f"{wf.id}#{j}", "unit_id": None, "n_parcels": 1,
+                         "parcel_keys": f"K{i}-{j}", "district_code": ["320412", "320411"][j % 2], "area_mu": 10.0,
+                         "construction_mu": 10.0, "tags": "低", "matched": True, "family": r.family, "path": r.path,
+                         "path_zh": r.path_zh, "rule_id": r.id, "clause": r.clause, "reason_zh": "r", "reason_en": "r",
+                         "priority": 100.0 - i, "vacated_mu": 0.0, "cultivated_mu": 0.0, "paddy_mu": 0.0,
+                         "grain_kg": 0.0, "construction_quota_mu": 0.0, "stock_linkage_mu": 0.0})
+    with ws.engine.begin() as conn:
+        run_id = conn.execute(AnalysisRun.__table__.insert().values(
+            started_at=datetime.now(UTC), finished_at=datetime.now(UTC), status="done", as_of=date(2024, 12, 31),
+            year=2024, profile_id=profile.id, profile_version="1", profile_digest="x", input_hash="y",
+            code_version="t", timings={}, counts={}, user="t").returning(AnalysisRun.id)).scalar_one()
+        insert_frame(conn, RunCase.__table__, pd.DataFrame(rows).assign(run_id=run_id))
+    open_cases(ws, profile, ADMIN, when=date(2023, 3, 1))
+    c = ClearanceCase.__table__
+    with ws.engine.connect() as conn:
+        return dict(conn.execute(select(c.c.run_case_id, c.c.case_no)).all())
+
+
+def officer_of(no):
+    return Actor("区经办", "district_officer", no.split("-")[0])
+
+
+@pytest.mark.parametrize("wf_id", [w.id for w in load_profile("changzhou-2022").operations.workflows])
+def test_every_workflow_allows_exactly_its_transitions_to_exactly_its_roles(ws, profile, proof, wf_id):
+    """For each workflow of the profile, along its regular course: every state not offered from the
+    current one is refused; every role not named on the move is refused; a named role makes it; the
+    case reaches ``done`` and a terminal state, crediting quota exactly where the move says so."""
+    wf = next(w for w in profile.operations.workflows if w.id == wf_id)
+    no = workflow_ws(ws, profile)[f"{wf_id}#0"]
+    states = [s.key for s in wf.params.states]
+    people = {"city_admin": ADMIN, "city_analyst": ANALYST, "viewer": VIEWER, "district_officer": officer_of(no)}
+    for step in wf.params.main_path():
+        c = get_case(ws.engine, profile, ADMIN, no)
+        offered = {t.to_state for t in wf.params.moves_from(c["state"])}
+        for other in sorted(set(states) - offered):
+            with pytest.raises(CaseError):
+                transition(ws, profile, ADMIN, no, other, c["version"], when=DAY, comment="x", attachment=proof)
+        kwargs = {"values": values_for(profile, step, 9.5), "attachment": proof, "comment": "办理", "when": DAY}
+        for role, who in people.items():
+            if role not in step.roles:
+                with pytest.raises(Forbidden):
+                    transition(ws, profile, who, no, step.to_state, c["version"], **kwargs)
+        who = people[step.roles[0]]
+        after = transition(ws, profile, who, no, step.to_state, c["version"], **kwargs)
+        assert (after["state"], after["version"]) == (step.to_state, c["version"] + 1)
+        with ws.engine.connect() as conn:
+            posted = ledger.history(conn, profile, case_id=c["id"])
+        expected = case_credits(profile, profile.rule(c["rule_id"]), 9.5, after["data"]) \
+            if any(t.credits for t in wf.params.main_path()[:wf.params.main_path().index(step) + 1]) else []
+        assert sorted(posted["kind"]) == sorted(k for k, _, _ in expected)
+    final = get_case(ws.engine, profile, ADMIN, no)
+    assert wf.params.state(final["state"]).terminal and wf.params.done in final["milestones"]
+    assert final["moves"] == []
+
+
+# --------------------------------------------------------------------------- concurrency
+
+
+def event_chain_problems(ws, profile):
+    """Cases whose events do not form a legal chain: seq 1..version, each move from the previous state
+    by a transition of the workflow."""
+    cases = list_cases(ws.engine, profile, ADMIN)
+    bad = []
+    for no, version in zip(cases["case_no"], cases["version"], strict=True):
+        c = get_case(ws.engine, profile, ADMIN, no)
+        ev = case_events(ws.engine, profile, ADMIN, no)
+        if ev["seq"].tolist() != list(range(1, version + 1)):
+            bad.append((no, "seq", ev["seq"].tolist()))
+        state = c["workflow"].params.initial
+        for e in ev.itertuples():
+            if e.action == "transition":
+                legal = {t.to_state for t in c["workflow"].params.moves_from(state)}
+                if e.from_state != state or e.to_state not in legal:
+                    bad.append((no, "skip", e.from_state, e.to_state, state))
+                state = e.to_state
+        if state != c["state"]:
+            bad.append((no, "state", state, c["state"]))
+    return bad
+
+
+def test_many_clients_move_cases_and_transfer_quota_at_once_on_postgres(ws, profile, proof):
+    """16 clients at once: each case's regular course in steps taken by whichever client gets there
+    (every request sent twice with the same version: the second must be refused as stale), and
+    transfers between districts sent twice with the same id. Afterwards the ledger verifies, every
+    transfer is posted once, every case went through every state of its course once, and each
+    credited case has its credits exactly once."""
+    if ws.engine.dialect.name != "postgresql":
+        pytest.skip("concurrent writers are a PostgreSQL matter; SQLite serialises them")
+    import random
+    import threading
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    workflow_ws(ws, profile, copies=4)
+    for i, owner in enumerate(["320412", "320411", "320413"]):
+        with ws.engine.begin() as conn:
+            ledger.credit(conn, transfer_id=f"seed-{i}", kind="linkage", to_owner=owner, amount=200.0,
+                          reason="期初", actor=ADMIN, profile=profile, value_date=DAY)
+    rng = random.Random(11)
+    cases = list_cases(ws.engine, profile, ADMIN)
+    courses = {no: profile.operations.workflow_for(f, p).params.main_path()
+               for no, f, p in zip(cases["case_no"], cases["family"], cases["path"], strict=True)}
+    jobs: list[tuple] = [("move", no) for no, course in courses.items() for _ in course]
+    owners = ["320412", "320411", "320413", "320481", "city"]
+    transfers = [ledger.TransferRequest(f"x{i:03d}", "linkage", *rng.sample(owners, 2), round(rng.uniform(1, 40), 2),
+                                        "transfer", DAY, "调剂", price_yuan_per_mu=300000.0) for i in range(200)]
+    jobs += [("transfer", r) for r in transfers]
+    rng.shuffle(jobs)
+    engine = create_engine(ws.database_url, poolclass=NullPool)
+    lock, errors, stale, outcomes = threading.Lock(), [], [0], {r.transfer_id: [] for r in transfers}
+    n_clients = 16
+    start = threading.Barrier(n_clients)
+    client_ws = Workspace(ws.path, ws.database_url)
+    client_ws._engine = engine  # unpooled: 16 real connections
+
+    def advance(no: str) -> None:
+        while True:
+            c = get_case(engine, profile, ADMIN, no)
+            step = next(t for t in courses[no] if t.from_state == c["state"])
+            who = ADMIN if "city_admin" in step.roles else officer_of(no)
+            kwargs = {"values": values_for(profile, step, 9.5), "attachment": proof, "comment": "办理", "when": DAY}
+            try:
+                transition(client_ws, profile, who, no, step.to_state, c["version"], **kwargs)
+            except StaleCase:
+                continue  # someone else moved it first: reload, take the next step
+            try:  # the same request again, as a client retrying after a lost response
+                transition(client_ws, profile, who, no, step.to_state, c["version"], **kwargs)
+                raise AssertionError(f"{no}: a repeated move was applied twice")
+            except StaleCase:
+                with lock:
+                    stale[0] += 1
+            return
+
+    def client() -> None:
+        start.wait()
+        while True:
+            with lock:
+                if not jobs:
+                    return
+                kind, item = jobs.pop()
+            try:
+                if kind == "move":
+                    advance(item)
+                    continue
+                for _ in range(2):
+                    try:
+                        with engine.begin() as conn:
+                            p = ledger.post(conn, item, profile, ADMIN)
+                        result = ("replayed" if p.replayed else "posted", p.seq)
+                    except ledger.LedgerError as exc:
+                        result = ("refused", exc.en)
+                    with lock:
+                        outcomes[item.transfer_id].append(result)
+            except Exception as exc:  # noqa: BLE001 - any failure fails the test
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=client) for _ in range(n_clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    engine.dispose()
+    assert errors == []
+    assert stale[0] == sum(len(c) for c in courses.values())
+    assert event_chain_problems(ws, profile) == []
+    for no, course in courses.items():
+        c = get_case(ws.engine, profile, ADMIN, no)
+        assert c["state"] == course[-1].to_state
+        with ws.engine.connect() as conn:
+            posted = ledger.history(conn, profile, case_id=c["id"])
+        expected = case_credits(profile, profile.rule(c["rule_id"]), 9.5, c["data"]) \
+            if any(t.credits for t in course) else []
+        assert sorted(posted["kind"]) == sorted(k for k, _, _ in expected), no
+    with ws.engine.connect() as conn:
+        report = ledger.verify(conn, profile)
+        stored = {r.transfer_id for r in conn.execute(select(QuotaTransfer.transfer_id))}
+    assert report.ok, report.problems
+    for tid, results in outcomes.items():
+        kinds = [k for k, _ in results]
+        if tid in stored:
+            assert kinds.count("posted") == 1 and "refused" not in kinds[kinds.index("posted"):]
+        else:
+            assert kinds == ["refused", "refused"]
+

@@ -442,7 +442,8 @@ def case_credits(profile: Profile, rule: DisposalRule, area_mu: float,
                 per = p.per_mu if p.per_mu is not None else (1.0 if p.kind == "quantity" else None)
             if per is not None:
                 out.append((p.kind, area_mu * per, qid))
-    return [(k, a, r) for k, a, r in out if a > 0]
+    order = list(ledger.quota_kinds(profile))  # one order for every posting transaction: no lock cycles
+    return sorted(((k, a, r) for k, a, r in out if a > 0), key=lambda x: order.index(x[0]))
 
 
 def _credit(conn: Connection, profile: Profile, actor: Actor, row: dict[str, Any], area: float,

@@ -1219,12 +1219,37 @@ class WorkflowParams(Strict):
             for end, key in (("from", t.from_state), ("to", t.to_state)):
                 if key not in keys and not (end == "from" and key == ANY_STATE):
                     found.append((("transitions", i, end), f"unknown state {key!r}", f"未知状态 {key!r}"))
+        if not found and not self._route(self.initial, self.done):
+            found.append((("done",), f"state {self.done!r} cannot be reached from {self.initial!r}",
+                          f"从 {self.initial!r} 无法办理到 {self.done!r}"))
         if found:
             raise problems(found)
         return self
 
     def state(self, key: str) -> WorkflowState:
         return next(st for st in self.states if st.key == key)
+
+    def _route(self, start: str, goal: str | None) -> list[Transition]:
+        """The shortest chain of named (not ``any``) transitions from ``start`` to ``goal``
+        (None: to any terminal state); empty when there is none or start is the goal."""
+        paths: dict[str, list[Transition]] = {start: []}
+        frontier = [start]
+        while frontier:
+            nxt = []
+            for key in frontier:
+                if key == goal or (goal is None and self.state(key).terminal):
+                    return paths[key]
+                for t in self.transitions:
+                    if t.from_state == key and t.to_state not in paths:
+                        paths[t.to_state] = [*paths[key], t]
+                        nxt.append(t.to_state)
+            frontier = nxt
+        return []
+
+    def main_path(self) -> list[Transition]:
+        """The regular course of a case: from ``initial`` through ``done`` to a terminal state."""
+        first = self._route(self.initial, self.done)
+        return first + self._route(self.done, None)
 
     def moves_from(self, state: str) -> list[Transition]:
         """The transitions out of ``state`` (``any`` ones only from a state that is not terminal)."""
