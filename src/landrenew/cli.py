@@ -124,9 +124,12 @@ def demo(
     seed: Annotated[int, typer.Option(help="随机种子 seed (same seed, same city)")] = 42,
     fresh: Annotated[bool, typer.Option("--fresh", help="先清空工作空间 start from an empty store")] = False,
     analyse: Annotated[bool, typer.Option("--analyze/--no-analyze", help="导入后运行分析 analyse after loading")] = True,
+    operations: Annotated[bool, typer.Option("--operations/--no-operations", help="分析后模拟 2023–2025 年的案件办理与"
+                                             "指标台账 then simulate cases and the quota ledger in 2023–2025")] = True,
     workspace: WorkspaceOpt = None, db: DbOpt = None, profile: ProfileOpt = "changzhou-2022",
 ) -> None:
-    """生成示范城市 Build the demo Changzhou, write the files bureaus deliver, load them through intake, analyse."""
+    """生成示范城市 Build the demo Changzhou, write the files bureaus deliver, load them through intake, analyse,
+    then work cases and the quota ledger through 2023–2025 and show the targets."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from landrenew.demo.job import empty_workspace, run_demo
@@ -170,8 +173,23 @@ def demo(
     if analyse:
         from landrenew.demo.common import AS_OF
 
-        _analyze(ws, policy, date.fromisoformat(AS_OF), note="demo")
-    console.print("另见 see also:  landrenew status  |  landrenew policy show  |  landrenew templates templates/")
+        run_id = _analyze(ws, policy, date.fromisoformat(AS_OF), note="demo")
+        if operations:
+            from landrenew.demo.operations import balance_table, simulate_operations
+
+            stages = {"open": "立案 opening cases", "cases": "案件办理 working cases", "ledger": "指标台账 ledger"}
+            with console.status("城市业务 operations …") as status:
+                ops = simulate_operations(ws, policy, run_id, seed, lambda s, d, t: status.update(
+                    f"{stages.get(s, s)} {d:,}/{t:,} …"))
+            if ops.note:
+                console.print(f"[yellow]{ops.note}[/]")
+            print_frame(ops.by_state, f"案件办理情况 cases by state — 立案 {ops.opened:,}，办理 {ops.moves:,} 步，"
+                                      f"意见 {ops.comments:,}，撤销 {ops.withdrawn:,}（{ops.seconds:.1f} s）")
+            print_frame(balance_table(ws, policy), f"指标台账余额 quota balances — 调剂 {ops.transfers} 笔 transfers，"
+                                                   f"使用 {ops.spends} 笔 spends")
+            print_targets(target_table(ws.engine, policy, date.today()))
+    console.print("另见 see also:  landrenew status  |  landrenew targets  |  landrenew cases list  |  "
+                  "landrenew ledger balances")
 
 
 @app.command()
