@@ -103,9 +103,37 @@ def test_reopening_skips_parcels_already_in_open_cases(opened, profile):
     assert again.opened == [] and [c for c, _ in again.skipped] == ["P1", "U2", "P4", "P5"]
 
 
-def test_open_by_district_and_top(run_ws, profile):
+def test_open_by_district_family_and_top(run_ws, profile):
     out = open_cases(run_ws, profile, ANALYST, district="320412", top=2, when=date(2023, 3, 1))
     assert len(out.opened) == 2 and all(n.startswith("320412-") for n in out.opened)
+    out = open_cases(run_ws, profile, ANALYST, family="upgrade", when=date(2023, 3, 1))
+    assert [get_case(run_ws.engine, profile, ADMIN, n)["family"] for n in out.opened] == ["upgrade"]
+
+
+def test_land_of_an_achieved_case_is_not_opened_again_but_of_a_withdrawn_one_is(opened, profile, proof):
+    """A later run recommending the same parcels: the reclaimed (accepted, then closed) parcel is not
+    worked or credited twice; the withdrawn case's parcel may be opened again."""
+    ws, no = opened
+    move(ws, profile, WUJIN, no["P1"], "planning", "2023-04-10")
+    move(ws, profile, ADMIN, no["P1"], "approved", "2023-06-01", attachment=proof, values={"approval_no": "A"})
+    move(ws, profile, WUJIN, no["P1"], "implementing", "2023-07-01")
+    move(ws, profile, ADMIN, no["P1"], "accepted", "2024-05-20", attachment=proof,
+         values={"accepted_area_mu": 28, "farmland_kind": "水田", "farmland_grade": 6})
+    move(ws, profile, ADMIN, no["P1"], "closed", "2024-06-01")
+    move(ws, profile, ADMIN, no["P5"], "withdrawn", "2023-04-01", comment="企业自行整改")
+    again = open_cases(ws, profile, ADMIN, when=date(2024, 7, 1))
+    assert sorted(c for c, _ in again.skipped) == ["P1", "P4", "U2"]
+    assert [get_case(ws.engine, profile, ADMIN, n)["run_case_id"] for n in again.opened] == ["P5"]
+
+
+def test_an_achieved_case_cannot_be_withdrawn(opened, profile, proof):
+    """``any`` moves apply before ``done`` only: accepted (and credited) reclamation stays accepted."""
+    ws, no = opened
+    move(ws, profile, XINBEI, no["P4"], "filed", "2023-03-20", attachment=proof)
+    move(ws, profile, XINBEI, no["P4"], "penalised", "2023-05-20", attachment=proof, values={"penalty_wan": 3})
+    move(ws, profile, ADMIN, no["P4"], "regularised", "2023-08-20", attachment=proof, values={"approval_no": "B"})
+    with pytest.raises(CaseError, match="不能直接办理到「撤销」"):
+        move(ws, profile, ADMIN, no["P4"], "withdrawn", "2023-09-01", comment="误立案")
 
 
 def test_district_officers_and_viewers_cannot_open_cases(run_ws, profile):

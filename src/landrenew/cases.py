@@ -65,23 +65,25 @@ class Opened:
 
 
 def open_cases(ws: Workspace, profile: Profile, actor: Actor, *, run_id: int | None = None,
-               district: str | None = None, top: int | None = None, when: date | None = None) -> Opened:
+               district: str | None = None, family: str | None = None, top: int | None = None,
+               when: date | None = None) -> Opened:
     """Open a case for each matched recommendation of ``run_id`` (default: the latest finished run),
-    highest priority first, optionally of one district and at most ``top`` of them.
+    highest priority first, optionally of one district and one disposal family, at most ``top``.
 
-    Recommendations whose parcels are already in an open case are skipped (and listed)."""
+    Recommendations with a parcel already in a case are skipped (and listed), unless that case
+    ended without reaching its ``done`` state (withdrawn): land is not worked, or credited, twice."""
     actor.require(profile, profile.operations.permissions.get("open", []), "立案", "open cases", district)
     when = when or date.today()
     with ws.engine.begin() as conn:
         run_id = run_id or _latest_run(conn)
-        recs = _recommendations(conn, run_id, district)
+        recs = _recommendations(conn, run_id, district, family)
         if top is not None:
             recs = recs.head(top)
         out = Opened(run_id)
-        busy = _parcels_in_open_cases(conn, profile)
+        busy = _parcels_taken(conn, profile)
         keys = recs["parcel_keys"].str.split(";")
         taken = keys.map(lambda ks: any(k in busy for k in ks))
-        out.skipped = [(c, "宗地已在办理中的案件内 parcels already in an open case")
+        out.skipped = [(c, "宗地已在办理中或已办结的案件内 parcels already in an open or achieved case")
                        for c in recs.loc[taken, "case_id"]]
         recs, keys = recs[~taken], keys[~taken]
         if not len(recs):
@@ -123,11 +125,13 @@ def _latest_run(conn: Connection) -> int:
     return int(run)
 
 
-def _recommendations(conn: Connection, run_id: int, district: str | None) -> pd.DataFrame:
+def _recommendations(conn: Connection, run_id: int, district: str | None, family: str | None) -> pd.DataFrame:
     t = RunCase.__table__
     q = select(t).where(t.c.run_id == run_id, t.c.matched.is_(True), t.c.path.is_not(None))
     if district:
         q = q.where(t.c.district_code == district)
+    if family:
+        q = q.where(t.c.family == family)
     rows = pd.DataFrame(conn.execute(q.order_by(t.c.priority.desc(), t.c.id)).mappings().all())
     if rows.empty:
         if conn.execute(select(AnalysisRun.id).where(AnalysisRun.id == run_id)).first() is None:
@@ -137,15 +141,12 @@ def _recommendations(conn: Connection, run_id: int, district: str | None) -> pd.
     return rows
 
 
-def _parcels_in_open_cases(conn: Connection, profile: Profile) -> set[str]:
-    rows = conn.execute(select(LINK.c.parcel_key, CASE.c.workflow_id, CASE.c.state)
+def _parcels_taken(conn: Connection, profile: Profile) -> set[str]:
+    """Parcels of cases still open or that reached their workflow's ``done`` state."""
+    rows = conn.execute(select(LINK.c.parcel_key, CASE.c.workflow_id, CASE.c.state, CASE.c.milestones)
                         .join(CASE, CASE.c.id == LINK.c.case_id)).all()
-    terminal = _terminal_states(profile)
-    return {k for k, w, s in rows if s not in terminal.get(w, set())}
-
-
-def _terminal_states(profile: Profile) -> dict[str, set[str]]:
-    return {w.id: {s.key for s in w.params.states if s.terminal} for w in profile.operations.workflows}
+    wfs = {w.id: w.params for w in profile.operations.workflows}
+    return {k for k, w, s, m in rows if not wfs[w].state(s).terminal or wfs[w].done in m}
 
 
 def _case_numbers(conn: Connection, districts: pd.Series, year: int) -> list[str]:
@@ -198,7 +199,11 @@ def list_cases(engine: Engine, profile: Profile, actor: Actor, *, state: str | N
 def get_case(engine: Engine, profile: Profile, actor: Actor, case_no: str) -> dict[str, Any]:
     """One case the actor may see, as a dict (with ``moves``: the transitions the actor may make)."""
     with engine.connect() as conn:
-        row = _case_row(conn, case_no)
+        return _view(conn, profile, actor, case_no)
+
+
+def _view(conn: Connection, profile: Profile, actor: Actor, case_no: str) -> dict[str, Any]:
+    row = _case_row(conn, case_no)
     actor.require_district(profile, row["district_code"])
     wf = _workflow(profile, row["workflow_id"])
     return {**row, "workflow": wf, "moves": allowed_moves(profile, actor, wf, row["state"])}
@@ -272,7 +277,7 @@ def transition(ws: Workspace, profile: Profile, actor: Actor, case_no: str, to_s
         _event(conn, row["id"], new_version, "transition", row["state"], to_state, when, actor, comment, entered, stored)
         if move.credits:
             _credit(conn, profile, actor, row, float(entered[move.credits]), data, when, states[to_state].name_zh)
-    return get_case(ws.engine, profile, actor, case_no)
+        return _view(conn, profile, actor, case_no)
 
 
 def add_comment(ws: Workspace, profile: Profile, actor: Actor, case_no: str, version: int, text: str, *,
@@ -292,7 +297,7 @@ def add_comment(ws: Workspace, profile: Profile, actor: Actor, case_no: str, ver
         if done.rowcount != 1:
             raise StaleCase(f"案件 {case_no} 刚被他人修改，请刷新后重试", f"case {case_no} was just changed by someone else; reload")
         _event(conn, row["id"], version + 1, "comment", row["state"], row["state"], when, actor, text, {}, stored)
-    return get_case(ws.engine, profile, actor, case_no)
+        return _view(conn, profile, actor, case_no)
 
 
 def _check_version(conn: Connection, row: dict[str, Any], version: int) -> None:
@@ -386,12 +391,11 @@ def _check_date(row: dict[str, Any], when: date) -> None:
 def _event(conn: Connection, case_id: int, seq: int, action: str, from_state: str | None, to_state: str | None,
            when: date, actor: Actor, comment: str | None, data: dict[str, Any],
            stored: tuple[str, str] | None) -> None:
-    insert_frame(conn, EVENT, pd.DataFrame([{
-        "case_id": case_id, "seq": seq, "action": action, "from_state": from_state, "to_state": to_state,
-        "event_date": when, "actor": actor.name, "role": actor.role, "comment": comment, "data": data,
-        "attachment_name": stored[0] if stored else None, "attachment_sha256": stored[1] if stored else None,
-        "recorded_at": datetime.now(UTC),
-    }]))
+    conn.execute(EVENT.insert().values(
+        case_id=case_id, seq=seq, action=action, from_state=from_state, to_state=to_state, event_date=when,
+        actor=actor.name, role=actor.role, comment=comment, data=data,
+        attachment_name=stored[0] if stored else None, attachment_sha256=stored[1] if stored else None,
+        recorded_at=datetime.now(UTC)))
 
 
 def _store_attachment(ws: Workspace, case_no: str, path: Path) -> tuple[str, str]:

@@ -55,6 +55,7 @@ def _date(text: str | None) -> date | None:
 def open_(
     run: Annotated[int | None, typer.Option("--run", help="分析批次 run id (default: the latest)")] = None,
     district: Annotated[str | None, typer.Option("--district", help="行政区代码 district code")] = None,
+    family: Annotated[str | None, typer.Option("--family", help="处置类别 disposal family, e.g. unsupplied")] = None,
     top: Annotated[int | None, typer.Option("--top", help="按优先度取前 N 条 the N highest-priority")] = None,
     when: DateOpt = None, workspace: WorkspaceOpt = None, db: DbOpt = None, profile: ProfileOpt = "changzhou-2022",
     as_: ActorOpt = "", user: UserOpt = None, lang: LangOpt = "",
@@ -63,7 +64,8 @@ def open_(
     en = lang_of(lang) == "en"
     ws, prof = Workspace.open(workspace, db), load_profile(profile)
     try:
-        out = open_cases(ws, prof, actor_of(as_, user), run_id=run, district=district, top=top, when=_date(when))
+        out = open_cases(ws, prof, actor_of(as_, user), run_id=run, district=district, family=family, top=top,
+                         when=_date(when))
     except (CaseError, Forbidden) as exc:
         raise _fail(exc, en) from exc
     console.print(f"[green]{'Opened' if en else '已立案'} {len(out.opened)}[/] "

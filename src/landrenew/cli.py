@@ -175,7 +175,7 @@ def demo(
 
         run_id = _analyze(ws, policy, date.fromisoformat(AS_OF), note="demo")
         if operations:
-            from landrenew.demo.operations import balance_table, simulate_operations
+            from landrenew.demo.operations import END, balance_table, simulate_operations
 
             stages = {"open": "立案 opening cases", "cases": "案件办理 working cases", "ledger": "指标台账 ledger"}
             with console.status("城市业务 operations …") as status:
@@ -187,7 +187,9 @@ def demo(
                                       f"意见 {ops.comments:,}，撤销 {ops.withdrawn:,}（{ops.seconds:.1f} s）")
             print_frame(balance_table(ws, policy), f"指标台账余额 quota balances — 调剂 {ops.transfers} 笔 transfers，"
                                                    f"使用 {ops.spends} 笔 spends")
-            print_targets(target_table(ws.engine, policy, date.today()))
+            as_of = min(END, date.today())  # the simulated present: the end of the operations
+            print_targets(target_table(ws.engine, policy, as_of))
+            console.print(f"按日期查看 as of another date: landrenew targets --as-of {as_of}")
     console.print("另见 see also:  landrenew status  |  landrenew targets  |  landrenew cases list  |  "
                   "landrenew ledger balances")
 

@@ -219,18 +219,23 @@ def _cultivated_change(f: Facts, profile: Profile, goal: Target) -> Measure:
 
 
 def _open_illegal(f: Facts, profile: Profile, goal: Target) -> Measure:
-    cases = f.cases[f.cases["family"] == "illegal"]
-    done = cases[cases["done_date"].notna() & (cases["done_date"] <= pd.Timestamp(f.as_of))]
-    solved = set(";".join(done["parcel_keys"].astype(str)).split(";")) if "parcel_keys" in done and len(done) else set()
-    left = f.illegal_parcels[~f.illegal_parcels["parcel_key"].isin(solved)]
-    recent = done[done["done_date"] > pd.Timestamp(f.as_of) - pd.Timedelta(days=YEAR_DAYS)]
+    done = f.cases[f.cases["done_date"].notna() & (f.cases["done_date"] <= pd.Timestamp(f.as_of))]
+    recent = done["done_date"] > pd.Timestamp(f.as_of) - pd.Timedelta(days=YEAR_DAYS)
+    flagged = f.illegal_parcels
+
+    def solved(cases: pd.DataFrame) -> pd.Series:
+        keys = set(";".join(cases["parcel_keys"].astype(str)).split(";")) if len(cases) else set()
+        return flagged["parcel_key"].isin(keys)
+
+    left, pace = flagged[~solved(done)], flagged[solved(done[recent])]
     years_left = max((goal.deadline - f.as_of).days, 0) / YEAR_DAYS
-    by, pace = left.groupby("district_code").size(), recent.groupby("district_code").size()
+    by, rate = left.groupby("district_code").size(), pace.groupby("district_code").size()
     dist = {d: float(by.get(d, 0)) for d in _districts(profile)}
-    proj = {d: max(0.0, dist[d] - float(pace.get(d, 0)) * years_left) for d in dist}
-    return Measure(float(len(left)), dist, max(0.0, len(left) - len(recent) * years_left), proj,
-                   "最新分析批次中标注为违法用地、且尚无已完成处置案件的宗地数；预测按近12个月结案进度",
-                   "parcels flagged as illegal land in the latest run with no case done yet; projected at the last 12 months' pace")
+    proj = {d: max(0.0, dist[d] - float(rate.get(d, 0)) * years_left) for d in dist}
+    return Measure(float(len(left)), dist, max(0.0, len(left) - len(pace) * years_left), proj,
+                   "最新分析批次中标注为违法用地、且不在任何已完成处置案件内的宗地数；预测按近12个月处置进度",
+                   "parcels flagged as illegal land in the latest run and in no case done yet; projected at the "
+                   "last 12 months' pace")
 
 
 def _new_illegal(f: Facts, profile: Profile, goal: Target) -> Measure:

@@ -169,38 +169,43 @@ def _officers(profile: Profile, rng: np.random.Generator) -> dict[str, Actor]:
             for c, n in zip(codes, names, strict=True)}
 
 
-def _quota_per_district(counts: pd.Series) -> dict[str, int]:
-    """Cases to open per district: OPEN_SHARE of its recommendations, scaled down to MAX_CASES."""
+def _quota_per_group(counts: pd.Series) -> dict[tuple[str, str], int]:
+    """Cases to open per (district, disposal family) — each district runs a programme per family:
+    OPEN_SHARE of the group's recommendations, scaled down to MAX_CASES."""
     total = min(round(OPEN_SHARE * int(counts.sum())), MAX_CASES)
     exact = counts / counts.sum() * total
     base = np.floor(exact).astype(int)
     rest = (exact - base).sort_values(ascending=False, kind="stable")
     base[rest.index[: total - int(base.sum())]] += 1  # largest remainders
-    return {str(d): int(n) for d, n in base.items()}
+    return {(str(d), str(f)): int(n) for (d, f), n in base.items()}
 
 
 def _open(ws: Workspace, profile: Profile, run_id: int, rng: np.random.Generator, out: OperationsSummary,
           step: Progress) -> list[str]:
-    """Open each district's share of the run's recommendations, best first, in quarterly batches."""
+    """Open each district's share of the run's recommendations per disposal family, best first, in
+    quarterly batches."""
     t = RunCase.__table__
     with ws.engine.connect() as conn:
-        counts = pd.Series(dict(conn.execute(
-            select(t.c.district_code, func.count()).where(t.c.run_id == run_id, t.c.matched.is_(True),
-                                                          t.c.path.is_not(None))
-            .group_by(t.c.district_code).order_by(t.c.district_code)).all()), dtype=float)
-    if counts.empty:
+        rows = conn.execute(
+            select(t.c.district_code, t.c.family, func.count()).where(
+                t.c.run_id == run_id, t.c.matched.is_(True), t.c.path.is_not(None))
+            .group_by(t.c.district_code, t.c.family).order_by(t.c.district_code, t.c.family)).all()
+    if not rows:
         return []
-    quota = _quota_per_district(counts)
+    counts = pd.Series([n for _, _, n in rows], index=pd.MultiIndex.from_tuples([(d, f) for d, f, _ in rows]),
+                       dtype=float)
+    quota = _quota_per_group(counts)
     batches = len(OPEN_BATCHES)
     jitter = rng.integers(0, 15, size=(batches, len(quota)))
     opened: list[str] = []
     for b, day in enumerate(OPEN_BATCHES):
-        for j, (district, n) in enumerate(quota.items()):
+        for j, ((district, family), n) in enumerate(quota.items()):
             upto = round(n * (b + 1) / batches)  # cumulative: recommendations opened earlier are skipped
             if upto <= 0:
                 continue
             when = day + timedelta(days=int(jitter[b, j]))
-            res = open_cases(ws, profile, ADMIN, run_id=run_id, district=district, top=upto, when=when)
+            res = open_cases(ws, profile, ADMIN, run_id=run_id, district=district, family=family, top=upto,
+                             when=when)
             opened += res.opened
         step("open", b + 1, batches)
     out.opened = len(opened)

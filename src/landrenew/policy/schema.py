@@ -1186,7 +1186,7 @@ class Transition(Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    from_state: Key = Field(alias="from", description="a state, or 'any' for every state that is not terminal")
+    from_state: Key = Field(alias="from", description="a state, or 'any' for every state of the course before 'done'")
     to_state: Key = Field(alias="to")
     roles: list[Key] = Field(min_length=1)
     requires: list[Key] = Field(
@@ -1251,10 +1251,20 @@ class WorkflowParams(Strict):
         first = self._route(self.initial, self.done)
         return first + self._route(self.done, None)
 
+    def before_done(self) -> set[str]:
+        """The states a case can be in before it reaches ``done`` (where ``any`` moves apply)."""
+        seen, frontier = {self.initial}, [self.initial]
+        while frontier:
+            frontier = [t.to_state for t in self.transitions
+                        if t.from_state in frontier and t.to_state not in seen and t.to_state != self.done]
+            seen.update(frontier)
+        return {k for k in seen if not self.state(k).terminal}
+
     def moves_from(self, state: str) -> list[Transition]:
-        """The transitions out of ``state`` (``any`` ones only from a state that is not terminal)."""
-        open_ = not self.state(state).terminal
-        return [t for t in self.transitions if t.from_state == state or (open_ and t.from_state == ANY_STATE)]
+        """The transitions out of ``state`` (``any`` ones only from a state before ``done``: what was
+        achieved, and credited, is not withdrawn)."""
+        early = state in self.before_done()
+        return [t for t in self.transitions if t.from_state == state or (early and t.from_state == ANY_STATE)]
 
 
 class Workflow(Rule):
