@@ -40,3 +40,6 @@ def test_demo_fresh_is_refused_on_a_server_store(pg_url, tmp_path):
     result = CliRunner().invoke(cli.app, ["demo", "--parcels", "100", "-w", str(tmp_path / "ws"), "--db", pg_url,
                                           "--fresh"])
     assert result.exit_code == 2 and "--fresh" in result.output
+    # the same with the server named only by LANDRENEW_DATABASE_URL (set by the pg_url fixture)
+    result = CliRunner().invoke(cli.app, ["demo", "--parcels", "100", "-w", str(tmp_path / "ws"), "--fresh"])
+    assert result.exit_code == 2 and "LANDRENEW_DATABASE_URL" in result.output

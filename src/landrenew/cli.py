@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -27,6 +28,7 @@ from landrenew.render import (
     print_targets,
 )
 from landrenew.store import Workspace
+from landrenew.store.workspace import ENV_DATABASE_URL
 from landrenew.targets import target_table
 
 app = typer.Typer(help="危污乱散低 用地出清提升 — land clearance and upgrade (常政发〔2022〕47号)",
@@ -138,8 +140,10 @@ def demo(
 
     policy = load_profile(profile)
     if fresh:
-        if db:
-            raise typer.BadParameter("--fresh only empties the SQLite workspace; use an empty database", param_hint="--fresh")
+        if db or os.environ.get(ENV_DATABASE_URL):
+            raise typer.BadParameter("只清空 SQLite 工作空间；服务器数据库（--db 或 LANDRENEW_DATABASE_URL）请另建空库 "
+                                     "--fresh only empties a SQLite workspace; for a server store use an empty database",
+                                     param_hint="--fresh")
         empty_workspace(resolve_folder(workspace))
     ws = Workspace.open(workspace, db)
     labels = {"build": "生成示范城市 building the city", "write": "写出各部门交付文件 writing deliveries"}

@@ -309,6 +309,8 @@ def write_deliveries(city: DemoCity, out_dir: Path) -> list[Delivery]:
 
     for kind, agency, name, layer, describe in _LISTS:
         frame, path = getattr(city, kind), folders[agency] / name
+        if frame.empty:  # a small city may have nothing to list: the bureau sends nothing
+            continue
         spec = KINDS[kind]
         if path.suffix == ".gpkg":
             _write_gpkg(_spatial(frame, spec, {c.name: header(spec, c.name) for c in spec.columns}), path, layer)
