@@ -19,7 +19,7 @@ from landrenew.store.models import (
     QuotaTransfer,
     RunTagHit,
 )
-from landrenew.targets import target_table
+from landrenew.targets import target_table, target_trend
 
 AS_OF = date(2024, 12, 31)
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
@@ -138,3 +138,17 @@ def test_an_earlier_date_counts_only_what_was_done_by_then(scenario, profile):
     city = t[t["scope"] == "city"].set_index("metric")["value"]
     assert city["vacated_space_mu"] == pytest.approx(12.0)
     assert city["stock_supply_share"] == pytest.approx(0.6)
+    # the spend of 2024-07-01 and the enforcement entry of 2024-09-01 are not yet seen on 2024-06-15
+    mid = target_table(scenario.engine, profile, date(2024, 6, 15))
+    mid = mid[mid["scope"] == "city"].set_index("metric")["value"]
+    assert pd.isna(mid["farmland_quota_completion"]) and mid["illegal_land_new_cases"] == 1
+
+
+def test_trend_gives_each_goal_at_each_date_as_the_table_would(scenario, profile):
+    dates = [date(2023, 12, 31), date(2024, 6, 15), AS_OF]
+    trend = target_trend(scenario.engine, profile, dates).set_index(["date", "target_id"])["value"]
+    for d in dates:
+        table = target_table(scenario.engine, profile, d)
+        for row in table[table["scope"] == "city"].itertuples():
+            got = trend[d, row.target_id]
+            assert (pd.isna(got) and pd.isna(row.value)) or got == pytest.approx(row.value), (d, row.metric)

@@ -16,7 +16,7 @@ projection to the goal's deadline from the trend:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
@@ -240,7 +240,8 @@ def _open_illegal(f: Facts, profile: Profile, goal: Target) -> Measure:
 
 def _new_illegal(f: Facts, profile: Profile, goal: Target) -> Measure:
     e = f.enforcement.dropna(subset=["event_date"])
-    year = e[pd.to_datetime(e["event_date"]).dt.year == f.as_of.year]
+    when = pd.to_datetime(e["event_date"])
+    year = e[(when.dt.year == f.as_of.year) & (when <= pd.Timestamp(f.as_of))]
     elapsed = max((f.as_of - date(f.as_of.year, 1, 1)).days + 1, 1)
     scale = YEAR_DAYS / elapsed
     by = year.groupby("district_code").size()
@@ -251,7 +252,8 @@ def _new_illegal(f: Facts, profile: Profile, goal: Target) -> Measure:
 
 
 def _farmland_balance(f: Facts, profile: Profile, goal: Target) -> Measure:
-    q = f.transfers[f.transfers["kind"] == "quantity"]
+    t = f.transfers
+    q = t[(t["kind"] == "quantity") & (pd.to_datetime(t["value_date"]) <= pd.Timestamp(f.as_of))]
     credited = q[q["from_owner"] == "issued"].groupby("to_owner")["amount"].sum()
     spent = q[q["to_owner"] == "consumed"].groupby("from_owner")["amount"].sum()
 
@@ -288,6 +290,19 @@ def _met(value: float | None, comparator: str, target: float) -> bool | None:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
     return bool(_OPS[comparator](round(value, 9), target))
+
+
+def target_trend(engine: Engine, profile: Profile, dates: list[date]) -> pd.DataFrame:
+    """The city's value of every goal at each of ``dates`` (facts read once): date, target_id, value."""
+    facts = read_facts(engine, profile, max(dates))
+    rows = []
+    for d in sorted(dates):
+        f = replace(facts, as_of=d)
+        for goal in profile.targets.goals:
+            fn = METRICS.get(goal.params.metric)
+            if fn is not None:
+                rows.append({"date": d, "target_id": goal.id, "value": fn(f, profile, goal).city})
+    return pd.DataFrame(rows, columns=["date", "target_id", "value"])
 
 
 def target_table(engine: Engine, profile: Profile, as_of: date | None = None,
