@@ -6,7 +6,7 @@ PARCELS ?= 50000
 SEED ?= 42
 WORKSPACE ?= workspace
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean serve assets
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -20,10 +20,21 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $@ $(VENV)/.installed
 
+# the web app's scripts and styles, bundled from npm packages (no CDN at run time)
+ASSETS := src/landrenew/web/static/dist/.built
+$(ASSETS): frontend/package.json frontend/package-lock.json frontend/build.mjs $(wildcard frontend/src/*.js)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+	touch $@
+
+assets: $(ASSETS)
+
 demo: $(VENV)/.installed
 	$(BIN)/landrenew demo --workspace $(WORKSPACE) --parcels $(PARCELS) --seed $(SEED) --fresh
 
-test: $(VENV)/.installed-dev
+serve: $(VENV)/.installed $(ASSETS)
+	$(BIN)/landrenew serve --workspace $(WORKSPACE)
+
+test: $(VENV)/.installed-dev $(ASSETS)
 	$(BIN)/ruff check src tests
 	$(BIN)/pytest -n 2 tests
 
@@ -34,4 +45,4 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m landrenew.bench --out BENCHMARKS.md
 
 clean:
-	rm -rf $(VENV) $(WORKSPACE) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(WORKSPACE) .pytest_cache build *.egg-info frontend/node_modules src/landrenew/web/static/dist

@@ -30,12 +30,14 @@ from landrenew.render import (
 from landrenew.store import Workspace
 from landrenew.store.workspace import ENV_DATABASE_URL
 from landrenew.targets import target_table
+from landrenew.users_cli import users_app
 
 app = typer.Typer(help="危污乱散低 用地出清提升 — land clearance and upgrade (常政发〔2022〕47号)",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(policy_app, name="policy", help="政策参数 policy profile: show | validate | diff")
 app.add_typer(cases_app, name="cases")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(users_app, name="users")
 
 
 @app.command()
@@ -194,8 +196,14 @@ def demo(
             as_of = min(END, date.today())  # the simulated present: the end of the operations
             print_targets(target_table(ws.engine, policy, as_of))
             console.print(f"按日期查看 as of another date: landrenew targets --as-of {as_of}")
+    from landrenew.demo.users import demo_users
+
+    accounts = demo_users(ws, policy)
+    print_frame(pd.DataFrame([(n, r, d or "", p or "（已存在 exists）") for n, r, d, p in accounts],
+                             columns=["用户 user", "角色 role", "行政区 district", "密码 password"]),
+                "网页用户 web users — make serve, then http://127.0.0.1:8000/")
     console.print("另见 see also:  landrenew status  |  landrenew targets  |  landrenew cases list  |  "
-                  "landrenew ledger balances")
+                  "landrenew ledger balances  |  landrenew serve")
 
 
 @app.command()
@@ -394,3 +402,23 @@ def _safe_url(url: str) -> str:
 
 if __name__ == "__main__":
     app()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="监听地址 address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="端口 port")] = 8000,
+    secure_cookies: Annotated[bool, typer.Option("--secure-cookies", help="仅经 HTTPS 发送 cookie (behind TLS)")] = False,
+    workspace: WorkspaceOpt = None, db: DbOpt = None, profile: ProfileOpt = "changzhou-2022",
+) -> None:
+    """启动网页服务 Serve the web app, the JSON API, OGC API Features and vector tiles."""
+    import uvicorn
+
+    from landrenew.web.app import STATIC, create_app
+    from landrenew.web.settings import WebSettings
+
+    if not (STATIC / "dist").is_dir():
+        console.print("[yellow]前端资源未构建 the front-end is not built: run `make assets` (npm, once)[/]")
+    settings = WebSettings(Path(workspace) if workspace else None, db, profile, secure_cookies=secure_cookies)
+    console.print(f"landrenew: http://{host}:{port}/  (API: /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -93,3 +93,26 @@ def runs(engine: Engine, limit: int = 50) -> pd.DataFrame:
         "数据 data": df["input_hash"].str.slice(0, 10), "标注地块 flagged": df["counts"].map(lambda c: (c or {}).get("flagged_parcels")),
         "秒 s": df["timings"].map(lambda t: round(sum((t or {}).values()), 1)), "操作人 user": df["user"],
     })
+
+
+def run_overview(engine: Engine, run_id: int | None = None) -> dict | None:
+    """Sizes of a run's lists (default: the latest finished run): parcels per tag, firms per class,
+    recommendations per disposal family — None without a run."""
+    from landrenew.store.models import RunCase, RunFirm, RunTagHit
+
+    with engine.connect() as conn:
+        if run_id is None:
+            run_id = conn.execute(select(func.max(AnalysisRun.id)).where(AnalysisRun.status == "done")).scalar()
+        run = conn.execute(select(AnalysisRun).where(AnalysisRun.id == run_id)).scalars().first() if run_id else None
+        if run is None:
+            return None
+        h, f, c = RunTagHit.__table__, RunFirm.__table__, RunCase.__table__
+        tags = dict(conn.execute(select(h.c.tag, func.count(func.distinct(h.c.parcel_key)))
+                                 .where(h.c.run_id == run_id).group_by(h.c.tag)).all())
+        classes = dict(conn.execute(select(f.c.firm_class, func.count()).where(f.c.run_id == run_id)
+                                    .group_by(f.c.firm_class)).all())
+        families = {k: {"cases": n, "area_mu": float(a or 0)} for k, n, a in conn.execute(
+            select(c.c.family, func.count(), func.sum(c.c.area_mu))
+            .where(c.c.run_id == run_id, c.c.matched.is_(True)).group_by(c.c.family)).all()}
+    return {"run_id": run.id, "as_of": run.as_of.isoformat(), "year": run.year, "tags": tags,
+            "classes": classes, "families": families}

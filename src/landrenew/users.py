@@ -1,0 +1,231 @@
+"""Users of the web app: accounts bound to a role of the profile, argon2 password hashes,
+browser sessions with a CSRF token, API tokens for scripts. Used by the CLI (``landrenew users``)
+and the web app alike; the services still decide what a user may do (``actors``).
+
+Secrets are random (``secrets``) and only their SHA-256 is stored, so a copy of the database
+does not let anyone sign in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Engine, delete, select, update
+
+from landrenew.actors import Actor, Forbidden
+from landrenew.policy import Profile
+from landrenew.store.models import ApiToken, AppUser, WebSession
+
+_HASHER = PasswordHasher()
+#: a dummy hash verified when the user does not exist, so both cases take as long
+_DUMMY_HASH = _HASHER.hash("landrenew-no-such-user")
+MIN_PASSWORD_LENGTH = 10
+NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+class UserError(ValueError):
+    """A refused user operation, in Chinese and English."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(f"{zh} / {en}")
+        self.zh, self.en = zh, en
+
+
+@dataclass(frozen=True)
+class User:
+    """A user as the services see it."""
+
+    id: int
+    name: str
+    display_name: str | None
+    role: str
+    district_code: str | None
+    disabled: bool
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.display_name or self.name, self.role, self.district_code)
+
+
+U, S, T = AppUser.__table__, WebSession.__table__, ApiToken.__table__
+
+
+def _user(row: Any) -> User:
+    return User(row.id, row.name, row.display_name, row.role, row.district_code, bool(row.disabled))
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(t: datetime) -> datetime:
+    """SQLite returns naive datetimes: they were stored as UTC."""
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def check_password(password: str, name: str = "") -> None:
+    """Refuse a weak password: too short, one kind of character only, or containing the user name."""
+    kinds = sum(any(f(c) for c in password) for f in (str.isdigit, str.isalpha, lambda c: not c.isalnum()))
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"密码至少 {MIN_PASSWORD_LENGTH} 位", f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if kinds < 2:
+        raise UserError("密码须含字母、数字、符号中的至少两类", "the password needs two of letters, digits and symbols")
+    if name and name.lower() in password.lower():
+        raise UserError("密码不能包含用户名", "the password must not contain the user name")
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+def add_user(engine: Engine, profile: Profile, name: str, role: str, password: str, *,
+             district: str | None = None, display_name: str | None = None) -> User:
+    """Create a user; the role must be one of the profile's and a district role needs a district."""
+    name = name.strip().lower()
+    if not name or not set(name) <= NAME_CHARS:
+        raise UserError("用户名只能用小写字母、数字和 . _ -", "a user name may only use a-z, 0-9 and . _ -")
+    try:
+        Actor(name, role, district).role_of(profile)
+    except Forbidden as exc:
+        raise UserError(exc.zh, exc.en) from None
+    if district and profile.operations.role(role).scope != "district":
+        raise UserError(f"角色 {role} 不绑定行政区", f"role {role} is not bound to a district")
+    check_password(password, name)
+    now = _now()
+    with engine.begin() as conn:
+        if conn.execute(select(AppUser.id).where(AppUser.name == name)).first():
+            raise UserError(f"用户 {name} 已存在", f"user {name} exists already")
+        uid = conn.execute(AppUser.__table__.insert().values(
+            name=name, display_name=display_name, role=role, district_code=district or None,
+            password_hash=_HASHER.hash(password), disabled=False, created_at=now, password_changed_at=now,
+        ).returning(AppUser.id)).scalar_one()
+    return get_user(engine, uid)
+
+
+def get_user(engine: Engine, user_id: int) -> User:
+    with engine.connect() as conn:
+        row = conn.execute(select(U).where(U.c.id == user_id)).first()
+    if row is None:
+        raise UserError(f"没有用户 {user_id}", f"no user {user_id}")
+    return _user(row)
+
+
+def find_user(engine: Engine, name: str) -> User:
+    with engine.connect() as conn:
+        row = conn.execute(select(U).where(U.c.name == name.strip().lower())).first()
+    if row is None:
+        raise UserError(f"没有用户 {name}", f"no user {name}")
+    return _user(row)
+
+
+def list_users(engine: Engine) -> list[User]:
+    with engine.connect() as conn:
+        return [_user(r) for r in conn.execute(select(U).order_by(U.c.name))]
+
+
+def set_disabled(engine: Engine, name: str, disabled: bool = True) -> User:
+    """Disable (or enable again) a user; disabling ends its sessions and revokes its tokens."""
+    user = find_user(engine, name)
+    with engine.begin() as conn:
+        conn.execute(update(AppUser).where(AppUser.id == user.id).values(disabled=disabled))
+        if disabled:
+            conn.execute(delete(WebSession).where(WebSession.user_id == user.id))
+            conn.execute(update(ApiToken).where(ApiToken.user_id == user.id).values(revoked=True))
+    return find_user(engine, name)
+
+
+def set_password(engine: Engine, name: str, password: str) -> None:
+    """Change a password; the user's sessions end."""
+    user = find_user(engine, name)
+    check_password(password, user.name)
+    with engine.begin() as conn:
+        conn.execute(update(AppUser).where(AppUser.id == user.id).values(
+            password_hash=_HASHER.hash(password), password_changed_at=_now()))
+        conn.execute(delete(WebSession).where(WebSession.user_id == user.id))
+
+
+def authenticate(engine: Engine, name: str, password: str) -> User | None:
+    """The enabled user with this name and password, else None (same work either way)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(U).where(U.c.name == name.strip().lower())).first()
+    try:
+        _HASHER.verify(row.password_hash if row else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if row is None or row.disabled:
+        return None
+    if _HASHER.check_needs_rehash(row.password_hash):
+        with engine.begin() as conn:
+            conn.execute(update(AppUser).where(AppUser.id == row.id).values(password_hash=_HASHER.hash(password)))
+    return _user(row)
+
+
+# --------------------------------------------------------------------------- sessions and tokens
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in browser: the cookie value (shown once), its CSRF token and expiry."""
+
+    cookie: str
+    csrf_token: str
+    expires_at: datetime
+
+
+def start_session(engine: Engine, user: User, hours: float) -> Session:
+    """A new session for ``user`` lasting ``hours``; expired sessions are swept."""
+    cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = _now()
+    expires = now + timedelta(hours=hours)
+    with engine.begin() as conn:
+        conn.execute(delete(WebSession).where(WebSession.expires_at < now))
+        conn.execute(WebSession.__table__.insert().values(
+            id_hash=_digest(cookie), user_id=user.id, csrf_token=csrf, created_at=now, expires_at=expires))
+    return Session(cookie, csrf, expires)
+
+
+def session_user(engine: Engine, cookie: str) -> tuple[User, str] | None:
+    """The user and CSRF token of a live session, else None (expired, ended or user disabled)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(U, S.c.csrf_token, S.c.expires_at).join(S, S.c.user_id == U.c.id)
+                           .where(S.c.id_hash == _digest(cookie))).first()
+    if row is None or _aware(row.expires_at) <= _now() or row.disabled:
+        return None
+    return _user(row), row.csrf_token
+
+
+def end_session(engine: Engine, cookie: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(delete(WebSession).where(WebSession.id_hash == _digest(cookie)))
+
+
+def create_token(engine: Engine, name: str, label: str) -> str:
+    """A new API token for user ``name`` (returned once; only its hash is kept)."""
+    user = find_user(engine, name)
+    if user.disabled:
+        raise UserError(f"用户 {name} 已停用", f"user {name} is disabled")
+    token = "lr_" + secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        conn.execute(ApiToken.__table__.insert().values(
+            user_id=user.id, label=label, token_hash=_digest(token), created_at=_now(), revoked=False))
+    return token
+
+
+def token_user(engine: Engine, token: str) -> User | None:
+    """The enabled user of a live API token, else None."""
+    with engine.begin() as conn:
+        row = conn.execute(select(U, T.c.id.label("token_id"), T.c.revoked).join(T, T.c.user_id == U.c.id)
+                           .where(T.c.token_hash == _digest(token))).first()
+        if row is None or row.revoked or row.disabled:
+            return None
+        conn.execute(update(T).where(T.c.id == row.token_id).values(last_used_at=_now()))
+    return _user(row)

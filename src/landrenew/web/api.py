@@ -1,0 +1,68 @@
+"""The JSON API of the pages (and of scripts with an API token): thin calls into the services."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from fastapi import APIRouter
+
+from landrenew.store.summary import run_overview
+from landrenew.targets import target_table, target_trend
+from landrenew.web.context import Ctx
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts (NaN → null, dates → ISO text)."""
+    out = []
+    for row in df.to_dict("records"):
+        out.append({k: (None if isinstance(v, float) and math.isnan(v) else
+                        v.isoformat() if isinstance(v, date) else v) for k, v in row.items()})
+    return out
+
+
+@router.get("/me", summary="The signed-in user")
+def me(ctx: Ctx) -> dict:
+    u = ctx.user
+    return {"name": u.name, "display_name": u.display_name, "role": u.role, "district_code": u.district_code,
+            "lang": ctx.lang}
+
+
+@router.get("/targets", summary="Every target of the profile: value, progress, projection (city and districts)")
+def targets(ctx: Ctx, as_of: date | None = None, district: str | None = None) -> dict:
+    table = target_table(ctx.ws.engine, ctx.profile, as_of, {district} if district else None)
+    when = table["as_of"].iloc[0] if len(table) else (as_of or date.today())
+    return {"as_of": when.isoformat(), "rows": records(table.drop(columns=["as_of"], errors="ignore"))}
+
+
+@router.get("/targets/trend", summary="The city's value of every target at quarter ends")
+def trend(ctx: Ctx, start: date | None = None, end: date | None = None) -> dict:
+    """From the start of the policy's year (``source.date``) unless ``start`` is given."""
+    start = start or date(int(str(ctx.profile.source.date)[:4]), 1, 1)
+    end = end or date.today()
+    dates = [d.date() for d in pd.date_range(start, end, freq="QE")] or [end]
+    return {"rows": records(target_trend(ctx.ws.engine, ctx.profile, dates))}
+
+
+@router.get("/overview", summary="Sizes of the latest run's lists: parcels per tag, firms per class, cases")
+def overview(ctx: Ctx, run: int | None = None) -> dict:
+    return {"run": run_overview(ctx.ws.engine, run)}
+
+
+@router.get("/meta", summary="The profile's names: districts, tags, disposal families, roles, targets")
+def meta(ctx: Ctx) -> dict:
+    p = ctx.profile
+    return {
+        "profile": {"id": p.id, "name_zh": p.name_zh, "name_en": p.name_en},
+        "districts": [{"code": d.code, "name_zh": d.name_zh, "name_en": d.name_en}
+                      for d in p.city.districts if d.code],
+        "tags": [{"char": t.char, "key": k, "name_zh": t.name_zh, "name_en": t.name_en} for k, t in p.tags.items()],
+        "families": [{"key": f.key, "name_zh": f.name_zh, "name_en": f.name_en} for f in p.disposal.families],
+        "roles": [{"key": r.key, "name_zh": r.name_zh, "name_en": r.name_en} for r in p.operations.roles],
+        "targets": [{"id": g.id, "metric": g.params.metric, "name_zh": g.name_zh, "name_en": g.name_en,
+                     "unit": g.params.unit, "deadline": g.deadline.isoformat()} for g in p.targets.goals],
+    }

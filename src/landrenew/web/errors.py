@@ -1,0 +1,72 @@
+"""Typed errors of the services turned into HTTP responses in one place.
+
+Every error body has the same shape: ``{"error": {"code": …, "zh": …, "en": …}}``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import HTTPException, RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from landrenew.actors import Forbidden
+from landrenew.cases import CaseError, StaleCase
+from landrenew.ledger import LedgerError
+from landrenew.users import UserError
+from landrenew.web.context import NotSignedIn
+
+
+def error_body(code: str, zh: str, en: str) -> dict:
+    return {"error": {"code": code, "zh": zh, "en": en}}
+
+
+def _json(status: int, code: str, zh: str, en: str) -> JSONResponse:
+    return JSONResponse(error_body(code, zh, en), status_code=status)
+
+
+def _wants_page(request: Request) -> bool:
+    return request.method == "GET" and not request.url.path.startswith(("/api", "/ogc", "/tiles")) \
+        and "text/html" in request.headers.get("accept", "")
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+
+    @app.exception_handler(NotSignedIn)
+    async def _not_signed_in(request: Request, _exc: NotSignedIn) -> Response:
+        if _wants_page(request):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return _json(401, "not_signed_in", "请先登录", "sign in first")
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_r: Request, exc: Forbidden) -> Response:
+        return _json(403, "forbidden", exc.zh, exc.en)
+
+    @app.exception_handler(StaleCase)
+    async def _stale(_r: Request, exc: StaleCase) -> Response:
+        return _json(409, "stale", exc.zh, exc.en)
+
+    @app.exception_handler(CaseError)
+    async def _case(_r: Request, exc: CaseError) -> Response:
+        status = 404 if exc.en.startswith("no case") else 422
+        return _json(status, "case", exc.zh, exc.en)
+
+    @app.exception_handler(LedgerError)
+    async def _ledger(_r: Request, exc: LedgerError) -> Response:
+        return _json(422, "ledger", exc.zh, exc.en)
+
+    @app.exception_handler(UserError)
+    async def _user(_r: Request, exc: UserError) -> Response:
+        return _json(422, "user", exc.zh, exc.en)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_r: Request, exc: HTTPException) -> Response:
+        if isinstance(exc.detail, dict) and "code" in exc.detail:
+            d = exc.detail
+            return _json(exc.status_code, d["code"], d.get("zh", ""), d.get("en", ""))
+        text = str(exc.detail)
+        return _json(exc.status_code, f"http_{exc.status_code}", text, text)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_r: Request, exc: RequestValidationError) -> Response:
+        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return _json(422, "invalid", f"请求参数有误：{where}", f"invalid request: {where}")

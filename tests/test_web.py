@@ -1,0 +1,157 @@
+"""The web app's frame: sign-in, sessions, CSRF, API tokens, security headers, the cockpit's API."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from landrenew import users
+from landrenew.web import WebSettings, create_app
+
+PASSWORD = "Changzhou-2025"
+
+
+@pytest.fixture()
+def app(ws, profile):
+    users.add_user(ws.engine, profile, "admin", "city_admin", PASSWORD, display_name="王建国")
+    users.add_user(ws.engine, profile, "wujin", "district_officer", PASSWORD, district="320412")
+    return create_app(WebSettings(ws.path, ws.database_url))
+
+
+def sign_in(client: TestClient, name: str = "admin", password: str = PASSWORD, next_: str = "/"):
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    return client.post("/login", data={"username": name, "password": password, "csrf_token": token,
+                                       "next": next_}, follow_redirects=False)
+
+
+def csrf_of(client: TestClient) -> str:
+    return re.search(r'name="csrf-token" content="([^"]+)"', client.get("/").text).group(1)
+
+
+def test_a_page_without_a_session_redirects_to_sign_in_and_the_api_says_401(app):
+    c = TestClient(app)
+    r = c.get("/", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/"
+    r = c.get("/api/targets")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "not_signed_in"
+
+
+def test_sign_in_sets_a_strict_httponly_session_and_shows_the_cockpit(app):
+    c = TestClient(app)
+    r = sign_in(c)
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    cookie = r.headers["set-cookie"]
+    assert "lr_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    page = c.get("/")
+    assert page.status_code == 200 and "驾驶舱" in page.text and "王建国" in page.text
+    assert '<script type="module" src="/static/dist/cockpit.js">' in page.text
+
+
+def test_a_wrong_password_or_a_disabled_user_is_refused_alike(app, ws):
+    c = TestClient(app)
+    assert sign_in(c, password="wrong-password-1").status_code == 401
+    users.set_disabled(ws.engine, "wujin")
+    r = sign_in(c, "wujin")
+    assert r.status_code == 401 and "用户名或密码错误" in r.text
+
+
+def test_sign_in_without_the_form_token_is_refused(app):
+    c = TestClient(app)
+    r = c.post("/login", data={"username": "admin", "password": PASSWORD, "csrf_token": "x"})
+    assert r.status_code == 403
+
+
+def test_next_never_leads_to_another_site(app):
+    c = TestClient(app)
+    assert sign_in(c, next_="//evil.example/").headers["location"] == "/"
+    assert sign_in(c, next_="https://evil.example/").headers["location"] == "/"
+    assert sign_in(c, next_="/cases").headers["location"] == "/cases"
+
+
+def test_unsafe_requests_need_the_csrf_token_and_sign_out_ends_the_session(app):
+    c = TestClient(app)
+    sign_in(c)
+    assert c.post("/logout", follow_redirects=False).status_code == 403
+    token = csrf_of(c)
+    r = c.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    assert c.get("/api/me").status_code == 401
+
+
+def test_disabling_a_user_ends_its_sessions(app, ws):
+    c = TestClient(app)
+    sign_in(c, "wujin")
+    assert c.get("/api/me").json()["district_code"] == "320412"
+    users.set_disabled(ws.engine, "wujin")
+    assert c.get("/api/me").status_code == 401
+
+
+def test_an_api_token_works_without_cookies_and_stops_when_revoked(app, ws):
+    token = users.create_token(ws.engine, "admin", "nightly export")
+    c = TestClient(app)
+    r = c.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200 and r.json()["role"] == "city_admin"
+    assert c.get("/api/me", headers={"Authorization": "Bearer lr_forged"}).status_code == 401
+    users.set_disabled(ws.engine, "admin")
+    users.set_disabled(ws.engine, "admin", False)
+    assert c.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_security_headers_forbid_inline_scripts_and_framing(app):
+    r = TestClient(app).get("/login")
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
+    assert "<script>" not in r.text and "http://" not in r.text and "https://" not in r.text
+
+
+def test_the_language_is_chosen_once_and_remembered(app):
+    c = TestClient(app)
+    sign_in(c)
+    assert "Cockpit" in c.get("/?lang=en").text
+    assert "Cockpit" in c.get("/").text
+    assert "驾驶舱" in c.get("/?lang=zh").text
+
+
+def test_cockpit_api_on_an_empty_workspace(app):
+    c = TestClient(app)
+    sign_in(c)
+    t = c.get("/api/targets").json()
+    assert {r["scope"] for r in t["rows"]} >= {"city", "320412"}
+    assert c.get("/api/overview").json() == {"run": None}
+    trend = c.get("/api/targets/trend", params={"start": "2023-01-01", "end": "2023-12-31"}).json()["rows"]
+    assert sorted({r["date"] for r in trend}) == ["2023-03-31", "2023-06-30", "2023-09-30", "2023-12-31"]
+    m = c.get("/api/meta").json()
+    assert [d["code"] for d in m["districts"]][:2] == ["320402", "320404"] and m["tags"][0]["char"] == "危"
+
+
+def test_users_refuse_weak_passwords_unknown_roles_and_missing_districts(ws, profile):
+    for name, role, password, district, needle in [
+        ("a1", "city_admin", "short1", None, "至少"), ("a2", "city_admin", "onlyletterslong", None, "两类"),
+        ("a3", "mayor", PASSWORD, None, "未知角色"), ("a4", "district_officer", PASSWORD, None, "行政区"),
+        ("Bad Name", "viewer", PASSWORD, None, "用户名"), ("a5", "viewer", "a5-password-123", None, "用户名")]:
+        with pytest.raises(users.UserError, match=needle):
+            users.add_user(ws.engine, profile, name, role, password, district=district)
+
+
+def test_cli_users_add_list_token_disable(ws):
+    from typer.testing import CliRunner
+
+    from conftest import cli_ws
+    from landrenew.cli import app as cli
+
+    run = CliRunner().invoke
+    r = run(cli, ["users", "add", "liyang", "--role", "district_officer", "--district", "320481",
+                  "--password-stdin", *cli_ws(ws)], input=f"{PASSWORD}\n")
+    assert r.exit_code == 0, r.output
+    r = run(cli, ["users", "add", "x", "--role", "viewer", "--password-stdin", *cli_ws(ws)], input="weak\n")
+    assert r.exit_code == 1 and "至少" in r.output
+    assert "320481" in run(cli, ["users", "list", *cli_ws(ws)]).output
+    r = run(cli, ["users", "token", "liyang", *cli_ws(ws)])
+    token = r.output.strip().splitlines()[-1]
+    assert token.startswith("lr_") and users.token_user(ws.engine, token).name == "liyang"
+    assert run(cli, ["users", "disable", "liyang", *cli_ws(ws)]).exit_code == 0
+    assert users.token_user(ws.engine, token) is None
