@@ -35,6 +35,8 @@ from pgcluster import ENV_URL, PgServer, PgUnavailable, required
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+pytest_plugins = ["webkit"]
+
 # A block of small square parcels in 武进区 (EPSG:4549 metres, around 119.95E 31.70N).
 ORIGIN_4549 = (495_000.0, 3_508_000.0)
 

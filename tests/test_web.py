@@ -155,3 +155,11 @@ def test_cli_users_add_list_token_disable(ws):
     assert token.startswith("lr_") and users.token_user(ws.engine, token).name == "liyang"
     assert run(cli, ["users", "disable", "liyang", *cli_ws(ws)]).exit_code == 0
     assert users.token_user(ws.engine, token) is None
+
+
+def test_overview_of_the_latest_run_counts_its_lists(web_city):
+    from webkit import client_for
+
+    ov = client_for(web_city.app, "analyst").get("/api/overview").json()["run"]
+    assert ov["run_id"] == web_city.run_id and set(ov["tags"]) <= set("危污乱散低") and sum(ov["tags"].values()) > 0
+    assert set(ov["classes"]) <= {"A", "B", "C", "D", "T"} and ov["families"]["upgrade"]["cases"] > 0

@@ -103,7 +103,8 @@ def run_overview(engine: Engine, run_id: int | None = None) -> dict | None:
     with engine.connect() as conn:
         if run_id is None:
             run_id = conn.execute(select(func.max(AnalysisRun.id)).where(AnalysisRun.status == "done")).scalar()
-        run = conn.execute(select(AnalysisRun).where(AnalysisRun.id == run_id)).scalars().first() if run_id else None
+        t = AnalysisRun.__table__
+        run = conn.execute(select(t).where(t.c.id == run_id)).first() if run_id else None
         if run is None:
             return None
         h, f, c = RunTagHit.__table__, RunFirm.__table__, RunCase.__table__
