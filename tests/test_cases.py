@@ -243,8 +243,8 @@ def test_requirements_are_checked_before_anything_changes(opened, profile, proof
         move(ws, profile, ADMIN, c, "approved", "2023-06-01")
     move(ws, profile, ADMIN, c, "approved", "2023-06-01", attachment=proof, values={"approval_no": "A"})
     move(ws, profile, WUJIN, c, "implementing", "2023-07-01")
-    bad = [({"accepted_area_mu": 28, "farmland_kind": "沙地", "farmland_grade": 5}, "耕地类型"),
-           ({"accepted_area_mu": 28, "farmland_kind": "水田", "farmland_grade": 20}, "耕地质量等别"),
+    bad = [({"accepted_area_mu": 28, "farmland_kind": "沙地", "farmland_grade": 5}, "耕地类型.*应为 水田/水浇地/旱地 之一"),
+           ({"accepted_area_mu": 28, "farmland_kind": "水田", "farmland_grade": 20}, "耕地质量等别.*应在 1.*15 之间"),
            ({"accepted_area_mu": "很多", "farmland_kind": "水田", "farmland_grade": 5}, "验收面积"),
            ({"accepted_area_mu": 28, "farmland_kind": "水田", "farmland_grade": 5, "color": "red"}, "未知的案件字段")]
     for values, problem in bad:

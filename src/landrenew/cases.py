@@ -364,8 +364,8 @@ def _typed(profile: Profile, key: str, value: Any) -> Any:
                 raise ValueError
             v = int(v) if f.type == "integer" else v
             if (f.minimum is not None and v < f.minimum) or (f.maximum is not None and v > f.maximum):
-                raise CaseError(f"{label} 应在 {f.minimum}–{f.maximum} 之间：{value}",
-                                f"{key} must lie within {f.minimum}–{f.maximum}: {value}")
+                lo, hi = ("" if b is None else f"{b:g}" for b in (f.minimum, f.maximum))
+                raise CaseError(f"{label} 应在 {lo}–{hi} 之间：{value}", f"{key} must lie within {lo}–{hi}: {value}")
             return v
         if f.type == "choice":
             if str(value) not in f.choices:
@@ -375,6 +375,8 @@ def _typed(profile: Profile, key: str, value: Any) -> Any:
         if f.type == "date":
             return date.fromisoformat(str(value)).isoformat()
         return str(value).strip()
+    except CaseError:
+        raise
     except (TypeError, ValueError):
         kind = {"number": "数值", "integer": "整数", "date": "日期 YYYY-MM-DD"}.get(f.type, f.type)
         raise CaseError(f"{label} 应为{kind}：{value}", f"{key} must be a {f.type}: {value}") from None
