@@ -210,7 +210,9 @@ class RunParcel(Base):
     """A flagged parcel of a run: where it lies, its class, its tags, its unit."""
 
     __tablename__ = "run_parcel"
-    __table_args__ = (UniqueConstraint("run_id", "parcel_key"),)
+    __table_args__ = (UniqueConstraint("run_id", "parcel_key"),
+                      Index("ix_run_parcel_district_area", "run_id", "district_code", "area_mu"),
+                      Index("ix_run_parcel_area", "run_id", "area_mu"), Index("ix_run_parcel_unit", "run_id", "unit_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("analysis_run.id", ondelete="CASCADE"), index=True)
     parcel_key: Mapped[str] = mapped_column(String(64))
@@ -232,6 +234,7 @@ class RunTagHit(Base):
     """One rule that tagged a parcel in a run, with its evidence."""
 
     __tablename__ = "run_tag_hit"
+    __table_args__ = (Index("ix_run_tag_hit_tag", "run_id", "tag", "parcel_key"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("analysis_run.id", ondelete="CASCADE"), index=True)
     parcel_key: Mapped[str] = mapped_column(String(64), index=True)
@@ -250,7 +253,8 @@ class RunFirm(Base):
     """A firm's 亩均 evaluation in a run: score, rank, class, and why."""
 
     __tablename__ = "run_firm"
-    __table_args__ = (UniqueConstraint("run_id", "uscc"),)
+    __table_args__ = (UniqueConstraint("run_id", "uscc"), Index("ix_run_firm_district", "run_id", "district_code"),
+                      Index("ix_run_firm_score", "run_id", "score"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("analysis_run.id", ondelete="CASCADE"), index=True)
     uscc: Mapped[str] = mapped_column(String(18), index=True)
@@ -290,7 +294,8 @@ class RunCase(Base):
     """A recommended case of a run: a 连片 unit or a single parcel, its path, priority and yield."""
 
     __tablename__ = "run_case"
-    __table_args__ = (UniqueConstraint("run_id", "case_id"),)
+    __table_args__ = (UniqueConstraint("run_id", "case_id"), Index("ix_run_case_district", "run_id", "district_code"),
+                      Index("ix_run_case_priority", "run_id", "priority"), Index("ix_run_case_unit", "run_id", "unit_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("analysis_run.id", ondelete="CASCADE"), index=True)
     case_id: Mapped[str] = mapped_column(String(32))
