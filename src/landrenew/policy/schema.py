@@ -1287,8 +1287,9 @@ class LedgerRule(Rule):
 
 class Operations(Strict):
     roles: list[Role] = Field(min_length=1)
-    permissions: dict[Literal["open", "comment"], list[Key]] = Field(
-        description="roles allowed to open cases from a run, and to comment on a case")
+    permissions: dict[Literal["open", "comment", "analyze", "load"], list[Key]] = Field(
+        description="roles allowed to open cases from a run, to comment on a case, to start an analysis "
+                    "and to load a delivered file into the store (a missing action: nobody)")
     fields: list[CaseField] = Field(default_factory=list)
     workflows: list[Workflow] = Field(min_length=1)
     ledger: LedgerRule
