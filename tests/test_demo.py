@@ -339,7 +339,8 @@ def test_every_kind_is_delivered_and_parcels_come_one_file_per_district(deliveri
     assert all(d.path.exists() for d in deliveries)
     assert len(_by(deliveries, "parcels")) == len(DISTRICTS)
     assert {d.layer_kind for d in _by(deliveries, "layer")} == {
-        "eco_redline", "basic_farmland", "urban_boundary", "industrial_line", "industrial_park", "planned_use"}
+        "eco_redline", "basic_farmland", "urban_boundary", "industrial_line", "industrial_park", "planned_use",
+        "district_boundary"}
     assert all(d.agency_zh and d.description_zh for d in deliveries)
 
 

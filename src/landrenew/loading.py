@@ -63,10 +63,11 @@ def sha256_of(path: Path) -> str:
 def load_file(ws: Workspace, profile: Profile, kind: str, path: Path, *, layer_kind: str | None = None,
               sheet: str | None = None, layer: str | None = None, crs: str | None = None,
               encoding: str | None = None, skip_invalid: bool = False, user: str | None = None,
-              on_stage: Callable[[str], None] = lambda _: None) -> LoadResult:
+              on_stage: Callable[[str], None] = lambda _: None, dry_run: bool = False) -> LoadResult:
     """Validate ``path`` as a source of ``kind`` and store it as one ingest batch.
 
     ``on_stage`` is told each stage as it starts: read, validate, references, write.
+    With ``dry_run`` every check runs (references too) and nothing is written.
     """
     path = Path(path)
     if kind == "layer" and layer_kind not in LAYER_KINDS:
@@ -86,6 +87,8 @@ def load_file(ws: Workspace, profile: Profile, kind: str, path: Path, *, layer_k
         _check_merged_statistics(ws, checked.frame, checked.rows, report)
         if not report.ok and not skip_invalid:
             return result
+    if dry_run:
+        return result
     good = ~checked.rows.isin(report.rejected)
     if report.rejected:
         result.rejected_path = _write_rejected(ws, path, raw.frame, raw.rows, report, spec.geometry != "none",

@@ -7,6 +7,8 @@ What real deliveries look like, and what the intake must cope with:
   zone-prefixed EPSG:4528 (X ≈ 40 5xx xxx) with national abbreviation headers (ZDDM,
   BSM, DLBM, DLMC, YDYHDM, XZQDM, QLR, PZRQ, GDRQ, YDKGRQ, SJKGRQ, JZMJ, ZDMJ) and a
   GBK-encoded .dbf without its .cpg file.
+* 行政区界线 (district boundaries, the map's base): one GeoPackage of the six real districts
+  (EPSG:4490) with the abbreviations BSM / MC / XZQDM.
 * control layers, one GeoPackage per layer kind (EPSG:4490); the 三区三线 layers use the
   planning-database abbreviations BSM / MC / XZQDM, the others Chinese headers (the
   详细规划 zones carry their planned use under 规划用途代码).
@@ -159,6 +161,18 @@ def _write_layers(city: DemoCity, folders: dict[str, Path]) -> list[Delivery]:
     return out
 
 
+def _write_districts(city: DemoCity, folder: Path) -> Delivery:
+    """The district boundaries as the 国土调查 行政区 layer: one polygon per district."""
+    kind, lk = KINDS["layer"], "district_boundary"
+    zh = LAYER_KINDS[lk][0]
+    d = city.districts
+    gdf = gpd.GeoDataFrame({"feature_id": "XZQ" + d["district_code"], "name": d["name"],
+                            "district_code": d["district_code"]}, geometry=d.geometry.values, crs=d.crs)
+    path = folder / f"{zh}.gpkg"
+    _write_gpkg(_spatial(gdf, kind, {c.name: abbreviation(kind, c.name) for c in kind.columns}), path, zh)
+    return Delivery("layer", path, lk, None, NR, f"{zh}（GeoPackage，CGCS2000 经纬度，{len(gdf)} 个区）")
+
+
 def _cell_values(s: pd.Series) -> list[Any]:
     """A column as Python values for xlsxwriter: None for missing, 是/否 for booleans, dates as datetimes."""
     if pd.api.types.is_bool_dtype(s):
@@ -304,6 +318,7 @@ def write_deliveries(city: DemoCity, out_dir: Path) -> list[Delivery]:
     for f in folders.values():
         f.mkdir(parents=True, exist_ok=True)
     deliveries = _write_parcels(city, folders[NR])
+    deliveries.append(_write_districts(city, folders[NR]))
     deliveries += _write_layers(city, folders)
     deliveries += _write_firms(city, folders[MIIT])
 

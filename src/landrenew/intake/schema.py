@@ -115,14 +115,19 @@ LAYER_KINDS: dict[str, tuple[str, str]] = {
     "industrial_line": ("工业用地保障线", "industrial land protection line"),
     "industrial_park": ("工业园区/集中区", "industrial park / concentration area"),
     "planned_use": ("详细规划用地（规划用途）", "planned land use (detailed plan)"),
+    "district_boundary": ("行政区界线", "district boundary"),
 }
+#: layer kinds that are a base map, not a control line: the analysis never reads them
+BASE_LAYER_KINDS = ("district_boundary",)
 
 LAYER = SourceKind(
     "layer", "管控图层", "control layer", "polygon",
     (
         Column("feature_id", "编号", "str", ("BSM", "BH", "code", "id", "区块编号")),
         Column("name", "名称", "str", ("MC", "名称", "园区名称", "name")),
-        Column("district_code", "行政区代码", "district", DISTRICT.aliases),
+        Column("district_code", "行政区代码", "district", DISTRICT.aliases,
+               help_zh="行政区界线（district_boundary）必填：每个区一个面",
+               help_en="required for district_boundary layers: one polygon per district"),
         Column("ydyh_code", "规划用途代码", "str", ("规划用地代码", "规划用地用海代码", "GHYDDM", "YDDM", "用地代码", "planned_use"),
                help_zh="详细规划用地（planned_use）必填：用地用海分类代码，如 1001 工业用地、0901 商业用地",
                help_en="required for planned_use layers: 用地用海 code, e.g. 1001 industrial, 0901 commercial"),
@@ -344,9 +349,11 @@ KINDS: dict[str, SourceKind] = {k.name: k for k in (PARCELS, LAYER, FIRMS, HAZAR
 
 
 def source_kind(kind: str, layer_kind: str | None = None) -> SourceKind:
-    """The schema of ``kind``; a ``planned_use`` layer must give every zone its planned-use code."""
+    """The schema of ``kind``; a ``planned_use`` layer must give every zone its planned-use code,
+    a ``district_boundary`` layer every polygon its district."""
     spec = KINDS[kind]
-    if kind == "layer" and layer_kind == "planned_use":
-        spec = replace(spec, columns=tuple(replace(c, required=True) if c.name == "ydyh_code" else c
+    needed = {"planned_use": "ydyh_code", "district_boundary": "district_code"}.get(layer_kind or "")
+    if kind == "layer" and needed:
+        spec = replace(spec, columns=tuple(replace(c, required=True) if c.name == needed else c
                                            for c in spec.columns))
     return spec
