@@ -8,3 +8,5 @@ const pages = readdirSync("src").filter((f) => f.endsWith(".js") && !f.startsWit
 await build({ entryPoints: pages, outdir: out, bundle: true, format: "esm", minify: true, sourcemap: false,
               target: "es2020", logLevel: "info", legalComments: "none" });
 copyFileSync("node_modules/maplibre-gl/dist/maplibre-gl.css", `${out}/maplibre-gl.css`);
+// the API documentation page (/docs) uses Swagger UI's own bundle, served by us
+for (const f of ["swagger-ui-bundle.js", "swagger-ui.css"]) copyFileSync(`node_modules/swagger-ui-dist/${f}`, `${out}/${f}`);

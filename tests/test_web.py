@@ -163,3 +163,11 @@ def test_overview_of_the_latest_run_counts_its_lists(web_city):
     ov = client_for(web_city.app, "analyst").get("/api/overview").json()["run"]
     assert ov["run_id"] == web_city.run_id and set(ov["tags"]) <= set("危污乱散低") and sum(ov["tags"].values()) > 0
     assert set(ov["classes"]) <= {"A", "B", "C", "D", "T"} and ov["families"]["upgrade"]["cases"] > 0
+
+
+def test_an_upload_over_the_limit_is_refused_before_it_is_read(ws, profile):
+    users.add_user(ws.engine, profile, "admin", "city_admin", PASSWORD)
+    app = create_app(WebSettings(ws.path, ws.database_url, max_upload_mb=1))
+    r = TestClient(app).post("/api/intake/validate", content=b"x" * (1024 * 1024 + 1),
+                             headers={"Content-Type": "application/octet-stream"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"

@@ -38,3 +38,15 @@ def test_cockpit_shows_every_target_and_its_charts(web_city, page, profile):
         page.wait_for_selector("#targets .card")
         assert "Vacated" in page.inner_text("#targets") or "vacated" in page.inner_text("#targets").lower()
         assert page.errors == []
+
+
+@pytest.mark.sqlite_only(reason="what the browser shows does not depend on the store")
+def test_api_documentation_is_served_offline_under_the_csp(web_city, page):
+    with live_server(web_city.app) as base:
+        sign_in_page(page, base, "analyst")
+        page.goto(f"{base}/docs")
+        page.locator(".swagger-ui .opblock").first.wait_for()
+        assert "/api/targets" in page.inner_text("#swagger")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "apidocs.png"))
+        assert page.errors == []

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from landrenew.policy import load_profile
 from landrenew.store import Workspace
-from landrenew.web import api, auth, errors, pages
+from landrenew.web import api, auth, errors, intake, lists, map, ogc, operations, pages, runs, tiles
 from landrenew.web.settings import WebSettings
 
 STATIC = Path(__file__).parent / "static"
@@ -24,15 +25,25 @@ HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", 
 def create_app(settings: WebSettings | None = None) -> FastAPI:
     """The app over ``settings``' workspace (migrated on start) and profile."""
     settings = settings or WebSettings()
-    app = FastAPI(title="landrenew", version="0.1.0",
-                  description="危污乱散低用地出清提升 — land clearance and upgrade: JSON API")
+    app = FastAPI(title="landrenew", version="0.1.0", docs_url=None, redoc_url=None,  # /docs is ours: no CDN
+                  description="危污乱散低用地出清提升 — land clearance and upgrade: JSON API. Sign in "
+                              "(session cookie + X-CSRF-Token on changes) or send Authorization: Bearer TOKEN "
+                              "(landrenew users token).")
     app.state.settings = settings
     app.state.ws = Workspace.open(settings.workspace, settings.database_url)
     app.state.profile = load_profile(settings.profile)
 
+    limit = settings.max_upload_mb * 1024 * 1024
+
     @app.middleware("http")
     async def _security_headers(request: Request, call_next) -> Response:  # noqa: ANN001
-        response = await call_next(request)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:  # refuse before the body is received
+            response: Response = JSONResponse(errors.error_body(
+                "too_large", f"上传内容超过 {settings.max_upload_mb} MB", f"the upload exceeds "
+                f"{settings.max_upload_mb} MB"), status_code=413)
+        else:
+            response = await call_next(request)
         for k, v in HEADERS.items():
             response.headers.setdefault(k, v)
         if request.url.path.startswith("/api"):
@@ -41,7 +52,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     errors.install(app)
     app.include_router(auth.router)
-    app.include_router(api.router)
+    app.include_router(api.router, responses=errors.RESPONSES)
     app.include_router(pages.router)
+    for module in (lists, map, operations, runs, intake, ogc, tiles):
+        app.include_router(module.router, responses=errors.RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     return app

@@ -7,12 +7,33 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
 
 from landrenew.actors import Forbidden
 from landrenew.cases import CaseError, StaleCase
 from landrenew.ledger import LedgerError
 from landrenew.users import UserError
 from landrenew.web.context import NotSignedIn
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    zh: str
+    en: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error the API returns: a code, and what went wrong in Chinese and English."""
+
+    error: ErrorDetail
+
+
+#: documented on every route: the shape of the errors the handlers below return
+RESPONSES: dict[int | str, dict] = {
+    status: {"model": ErrorResponse, "description": text}
+    for status, text in [(401, "not signed in"), (403, "not allowed (role, district or CSRF token)"),
+                         (404, "not found"), (409, "stale: changed by someone else since"),
+                         (422, "invalid request or refused by the rules")]}
 
 
 def error_body(code: str, zh: str, en: str) -> dict:

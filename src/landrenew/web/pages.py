@@ -14,3 +14,9 @@ router = APIRouter(include_in_schema=False)
 @router.get("/", response_class=HTMLResponse)
 def cockpit(request: Request, ctx: Ctx) -> HTMLResponse:
     return render(request, "cockpit.html", "cockpit", ctx)
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def api_docs(request: Request, ctx: Ctx) -> HTMLResponse:
+    """The OpenAPI documentation (Swagger UI served from our own assets)."""
+    return render(request, "apidocs.html", "docs", ctx)
