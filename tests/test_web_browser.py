@@ -12,17 +12,6 @@ from webkit import live_server, sign_in_page
 SHOTS = Path(__file__).parent.parent / "build" / "screenshots"
 
 
-@pytest.fixture()
-def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 960}, locale="zh-CN")
-    p = context.new_page()
-    p.errors = []
-    p.on("pageerror", lambda e: p.errors.append(str(e)))
-    p.on("console", lambda m: p.errors.append(m.text) if m.type == "error" else None)
-    yield p
-    context.close()
-
-
 @pytest.mark.sqlite_only(reason="what the browser shows does not depend on the store")
 def test_cockpit_shows_every_target_and_its_charts(web_city, page, profile):
     with live_server(web_city.app) as base:

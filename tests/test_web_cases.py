@@ -326,24 +326,6 @@ def test_a_change_without_the_csrf_token_is_refused(opened):
 # --------------------------------------------------------------------------- the browser
 
 
-@pytest.fixture()
-def page_factory(browser):
-    contexts = []
-
-    def make():
-        context = browser.new_context(viewport={"width": 1440, "height": 960}, locale="zh-CN")
-        contexts.append(context)
-        p = context.new_page()
-        p.errors = []
-        p.on("pageerror", lambda e: p.errors.append(str(e)))
-        p.on("console", lambda m: p.errors.append(m.text) if m.type == "error" else None)
-        return p
-
-    yield make
-    for c in contexts:
-        c.close()
-
-
 @pytest.mark.sqlite_only(reason="what the browser shows does not depend on the store")
 def test_an_officer_moves_a_case_in_the_browser_and_meets_a_stale_edit_politely(web_city, page_factory):
     api = client_for(web_city.app, "wujin")

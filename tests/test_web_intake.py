@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import parcel_frame, store_fingerprint
-from webkit import add_users, client_for, live_server, sign_in_page
+from webkit import add_users, client_for, live_server, open_page, sign_in_page
 
 SHOTS = Path(__file__).parent.parent / "build" / "screenshots"
 
@@ -190,11 +190,8 @@ def test_the_intake_page_reports_errors_then_loads_a_good_file(app, ws, browser,
     bad, good = tmp_path / "问题宗地.gpkg", tmp_path / "宗地.gpkg"
     bad_parcels().to_file(bad, driver="GPKG")
     parcel_frame().to_file(good, driver="GPKG")
-    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page = open_page(browser, height=1000)
+    context, errors = page.context, page.errors
     try:
         with live_server(app) as base:
             sign_in_page(page, base, "analyst")

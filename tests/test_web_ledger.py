@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from landrenew import ledger
 from landrenew.actors import Actor
 from landrenew.web import WebSettings, create_app
-from webkit import add_users, client_for, live_server, sign_in_page
+from webkit import add_users, client_for, live_server, open_page, sign_in_page
 
 SHOTS = Path(__file__).parent.parent / "build" / "screenshots"
 
@@ -176,11 +176,8 @@ def test_the_api_needs_a_session_and_the_csrf_token(app):
 
 @pytest.mark.sqlite_only(reason="what the browser shows does not depend on the store")
 def test_the_ledger_page_shows_balances_history_and_a_form_for_who_may_post(web_city, browser, profile):
-    context = browser.new_context(viewport={"width": 1440, "height": 960}, locale="zh-CN")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page = open_page(browser, height=960)
+    context, errors = page.context, page.errors
     try:
         with live_server(web_city.app) as base:
             sign_in_page(page, base, "admin")

@@ -120,17 +120,6 @@ def test_the_excel_download_matches_the_list(web_city):
 # --------------------------------------------------------------------------- in a browser
 
 
-@pytest.fixture()
-def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 960}, locale="zh-CN", accept_downloads=True)
-    p = context.new_page()
-    p.errors = []
-    p.on("pageerror", lambda e: p.errors.append(str(e)))
-    p.on("console", lambda m: p.errors.append(m.text) if m.type == "error" else None)
-    yield p
-    context.close()
-
-
 @pytest.mark.sqlite_only(reason="what the browser shows does not depend on the store")
 def test_the_lists_page_filters_sorts_pages_and_exports(web_city, page):
     wujin = count(web_city, "SELECT COUNT(*) FROM run_parcel WHERE run_id = :run AND district_code = '320412'")

@@ -202,19 +202,6 @@ def test_the_page_is_chinese_by_default_and_english_on_request(admin):
 
 # --- in the browser -------------------------------------------------------------------------------
 
-@pytest.fixture()
-def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-    p = context.new_page()
-    p.errors = []
-    p.requests = []
-    p.on("pageerror", lambda e: p.errors.append(str(e)))
-    p.on("console", lambda m: p.errors.append(m.text) if m.type == "error" else None)
-    p.on("requestfinished", lambda r: p.requests.append(r.url))
-    yield p
-    context.close()
-
-
 @pytest.mark.sqlite_only(reason="what the browser shows does not depend on the store")
 def test_the_map_draws_districts_finds_a_parcel_and_explains_it(web_city, page, case_parcel, profile):
     tiles = client_for(web_city.app, "admin").get("/tiles/parcels.json").status_code == 200

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from landrenew.store.models import AnalysisRun, Parcel, RunTagHit
-from webkit import client_for, live_server, sign_in_page
+from webkit import client_for, live_server, open_page, sign_in_page
 
 SHOTS = Path(__file__).parent.parent / "build" / "screenshots"
 RAISE_FLOOR = "land.plot_ratio.industrial:floor=3.0"
@@ -169,11 +169,8 @@ def test_a_new_evidence_file_and_a_new_analysis_show_up_in_the_diff(web_city):
 
 @pytest.mark.sqlite_only(reason="what the browser shows does not depend on the store")
 def test_the_runs_page_shows_history_a_new_run_a_diff_and_a_whatif(web_city, browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page = open_page(browser, height=1000)
+    context, errors = page.context, page.errors
     try:
         with live_server(web_city.app) as base:
             sign_in_page(page, base, "analyst")

@@ -128,3 +128,37 @@ def sign_in_page(page, base: str, name: str, password: str = PASSWORD) -> None: 
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
+
+
+def open_page(browser, height: int = 960, **options):  # noqa: ANN001, ANN201
+    """A page in a new browser context (Chinese locale) that records script errors in ``page.errors``
+    and finished requests in ``page.requests``; close it with ``page.context.close()``."""
+    context = browser.new_context(viewport={"width": 1440, "height": height}, locale="zh-CN", **options)
+    p = context.new_page()
+    p.errors, p.requests = [], []
+    p.on("pageerror", lambda e: p.errors.append(str(e)))
+    p.on("console", lambda m: p.errors.append(m.text) if m.type == "error" else None)
+    p.on("requestfinished", lambda r: p.requests.append(r.url))
+    return p
+
+
+@pytest.fixture()
+def page(browser):
+    """A fresh page (see :func:`open_page`), closed after the test."""
+    p = open_page(browser, accept_downloads=True)
+    yield p
+    p.context.close()
+
+
+@pytest.fixture()
+def page_factory(browser):
+    """Make several pages (e.g. two officers on one case); all closed after the test."""
+    made = []
+
+    def make(**options):  # noqa: ANN003, ANN202
+        made.append(open_page(browser, **options))
+        return made[-1]
+
+    yield make
+    for p in made:
+        p.context.close()
