@@ -52,6 +52,10 @@ class StaleCase(CaseError):
     """The case changed since the version the caller saw."""
 
 
+class CaseNotFound(CaseError):
+    """No case with that number."""
+
+
 @dataclass
 class Opened:
     """Result of :func:`open_cases`: case numbers opened, and recommendations skipped with why."""
@@ -232,7 +236,7 @@ def _case_row(conn: Connection, case_no: str, lock: bool = False) -> dict[str, A
         q = q.with_for_update()
     row = conn.execute(q).mappings().first()
     if row is None:
-        raise CaseError(f"没有案件 {case_no}", f"no case {case_no}")
+        raise CaseNotFound(f"没有案件 {case_no}", f"no case {case_no}")
     return dict(row)
 
 

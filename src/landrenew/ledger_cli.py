@@ -105,6 +105,13 @@ def _owner(s: _Session, text: str | None) -> str | None:
     return None if text is None else ledger.resolve_owner(s.profile, text)
 
 
+def _scope(s: _Session, district: str | None) -> tuple[str | None, set[str] | None]:
+    """The owner asked for (refused outside a district role's own) and the districts the actor sees."""
+    owner = _owner(s, district)
+    s.actor.require_district(s.profile, owner)
+    return owner, s.actor.districts(s.profile)
+
+
 def _kind(s: _Session, key: str | None) -> str | None:
     """A known kind key (or None)."""
     return None if key is None else ledger.quota_kind(s.profile, key).key
@@ -149,9 +156,7 @@ def balances(
 ) -> None:
     """指标余额 Balances of the accounts (a district role sees its own district only)."""
     with _session(workspace, db, profile, lang, as_, user) as s:
-        owner = _owner(s, district)
-        visible = s.actor.districts(s.profile)
-        s.actor.require_district(s.profile, owner)
+        owner, visible = _scope(s, district)
         with s.ws.engine.connect() as conn:
             df = ledger.balances(conn, s.profile, owner=owner, kind=_kind(s, kind), districts=visible, lang=s.lang)
         _print_balances(s, df, s.say("指标余额", "quota balances"))
@@ -222,9 +227,7 @@ def history(
 ) -> None:
     """记账明细 The transfers in posting order (a district role sees those touching its district)."""
     with _session(workspace, db, profile, lang, as_, user) as s:
-        owner = _owner(s, district)
-        visible = s.actor.districts(s.profile)
-        s.actor.require_district(s.profile, owner)
+        owner, visible = _scope(s, district)
         with s.ws.engine.connect() as conn:
             df = ledger.history(conn, s.profile, owner=owner, kind=_kind(s, kind), case_id=case, limit=limit,
                                 districts=visible, lang=s.lang)

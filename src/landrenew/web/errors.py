@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from landrenew.actors import Forbidden
-from landrenew.cases import CaseError, StaleCase
+from landrenew.cases import CaseError, CaseNotFound, StaleCase
 from landrenew.ledger import LedgerError
 from landrenew.users import UserError
 from landrenew.web.context import NotSignedIn
@@ -49,6 +49,12 @@ def _wants_page(request: Request) -> bool:
         and "text/html" in request.headers.get("accept", "")
 
 
+def _refusal(status: int, code: str):  # noqa: ANN202 - an exception handler
+    async def handler(_r: Request, exc: Forbidden | CaseError | LedgerError | UserError) -> Response:
+        return _json(status, code, exc.zh, exc.en)
+    return handler
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
@@ -58,26 +64,10 @@ def install(app: FastAPI) -> None:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         return _json(401, "not_signed_in", "请先登录", "sign in first")
 
-    @app.exception_handler(Forbidden)
-    async def _forbidden(_r: Request, exc: Forbidden) -> Response:
-        return _json(403, "forbidden", exc.zh, exc.en)
-
-    @app.exception_handler(StaleCase)
-    async def _stale(_r: Request, exc: StaleCase) -> Response:
-        return _json(409, "stale", exc.zh, exc.en)
-
-    @app.exception_handler(CaseError)
-    async def _case(_r: Request, exc: CaseError) -> Response:
-        status = 404 if exc.en.startswith("no case") else 422
-        return _json(status, "case", exc.zh, exc.en)
-
-    @app.exception_handler(LedgerError)
-    async def _ledger(_r: Request, exc: LedgerError) -> Response:
-        return _json(422, "ledger", exc.zh, exc.en)
-
-    @app.exception_handler(UserError)
-    async def _user(_r: Request, exc: UserError) -> Response:
-        return _json(422, "user", exc.zh, exc.en)
+    # the services' refusals, each with its status and code (the most specific class wins)
+    for kind, status, code in [(Forbidden, 403, "forbidden"), (StaleCase, 409, "stale"), (CaseNotFound, 404, "case"),
+                               (CaseError, 422, "case"), (LedgerError, 422, "ledger"), (UserError, 422, "user")]:
+        app.add_exception_handler(kind, _refusal(status, code))
 
     @app.exception_handler(HTTPException)
     async def _http(_r: Request, exc: HTTPException) -> Response:
