@@ -17,17 +17,17 @@ from landrenew.store.snapshot import read_snapshot
 
 
 def _ours(diff: list, dialect: str) -> list:
-    """The schema differences that are ours: on PostGIS not its own ``spatial_ref_sys`` table, nor the
-    GiST indexes ``ix_<table>_geom`` the first migration adds on PostgreSQL only (the models, portable,
-    declare no spatial index)."""
-    if dialect != "postgresql":
-        return diff
+    """The schema differences that are ours. The spatial indexes are not declared in the portable
+    models: on PostgreSQL the GiST indexes ``ix_<table>_geom`` (0001) and PostGIS's own
+    ``spatial_ref_sys`` table, on SQLite the R*Tree tables ``<table>_rtree*`` (0008)."""
 
-    def postgis_only(d: tuple) -> bool:
-        return ((d[0] == "remove_table" and d[1].name == "spatial_ref_sys")
-                or (d[0] == "remove_index" and d[1].name == f"ix_{d[1].table.name}_geom"))
+    def spatial(d: tuple) -> bool:
+        if dialect == "postgresql":
+            return ((d[0] == "remove_table" and d[1].name == "spatial_ref_sys")
+                    or (d[0] == "remove_index" and d[1].name == f"ix_{d[1].table.name}_geom"))
+        return d[0] == "remove_table" and d[1].name.startswith(("parcel_rtree", "control_feature_rtree"))
 
-    return [d for d in diff if not (isinstance(d, tuple) and postgis_only(d))]
+    return [d for d in diff if not (isinstance(d, tuple) and spatial(d))]
 
 
 def test_migrations_produce_exactly_the_models_schema(ws):
@@ -124,3 +124,29 @@ def test_postgis_geometry_has_srid_4490_and_true_areas(pg_url, profile, tmp_path
     assert len(snap.parcels) == 4 and snap.parcels.to_crs("EPSG:4549").area.gt(0).all()
     assert area == pytest.approx(4 * 6400.0, rel=1e-3)
     ws.engine.dispose()
+
+
+def test_the_sqlite_rtree_follows_every_insert_update_and_delete(ws, profile, tmp_path):
+    if ws.engine.dialect.name != "sqlite":
+        pytest.skip("the R*Tree is SQLite's; PostGIS keeps its GiST index itself")
+    path = tmp_path / "parcels.gpkg"
+    parcel_frame(5).to_file(path)
+    load_file(ws, profile, "parcels", path)
+
+    def boxes(conn):
+        index = conn.execute(text("SELECT id, minx, maxx, miny, maxy FROM parcel_rtree ORDER BY id")).all()
+        rows = conn.execute(text("SELECT id, minx, maxx, miny, maxy FROM parcel ORDER BY id")).all()
+        return index, rows
+
+    with ws.engine.begin() as conn:
+        index, rows = boxes(conn)
+        assert [r[0] for r in index] == [r[0] for r in rows] and len(rows) == 5
+        # the R*Tree stores 32-bit floats rounded outwards: each box holds the exact one
+        assert all(i[1] <= r[1] and i[2] >= r[2] and i[3] <= r[3] and i[4] >= r[4] for i, r in zip(index, rows, strict=True))
+        first = rows[0][0]
+        conn.execute(text("UPDATE parcel SET minx = minx + 1, maxx = maxx + 1 WHERE id = :i"), {"i": first})
+        conn.execute(text("DELETE FROM parcel WHERE id = :i"), {"i": rows[1][0]})
+        index, rows = boxes(conn)
+    assert [r[0] for r in index] == [r[0] for r in rows] and len(rows) == 4
+    moved = dict((r[0], r) for r in index)[first]
+    assert moved[1] == pytest.approx(rows[0][1], abs=1e-4)

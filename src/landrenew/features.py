@@ -2,8 +2,8 @@
 
 Collections: every stored parcel (``parcels``), the latest run's flagged parcels (``flagged``),
 its 连片 units (``units``) and recommended cases (``recommendations``), and one collection per
-control layer kind. Items are filtered by bounding box (exact intersection, coarse-filtered on the
-bbox columns the store keeps with every geometry), by equality on each collection's queryables,
+control layer kind. Items are filtered by bounding box (exact intersection, coarse-filtered through
+the spatial index: GiST on PostGIS, an R*Tree on SQLite), by equality on each collection's queryables,
 and paged by ``limit``/``offset`` in a stable order, with the number matched.
 
 Geometry is stored in CGCS2000 (EPSG:4490). CGCS2000 and WGS 84 agree to a few centimetres and
@@ -29,7 +29,19 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, Engine, and_, func, or_, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    Table,
+    and_,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.sql import ColumnElement, Select
 
 from landrenew.analysis.units import unit_geometries
@@ -58,6 +70,9 @@ RP = RunParcel.__table__
 RU = RunUnit.__table__
 RC = RunCase.__table__
 CF = ControlFeature.__table__
+#: the R*Tree of each geometry table on SQLite (migration 0008), kept by triggers
+_RTREE = {t.name: Table(f"{t.name}_rtree", MetaData(), Column("id", Integer),
+                        *(Column(c, Float) for c in ("minx", "maxx", "miny", "maxy"))) for t in (P, CF)}
 
 
 class FeatureError(ValueError):
@@ -171,15 +186,27 @@ def to_shapes(values: Sequence[Any]) -> np.ndarray:
     return shapely.from_wkb([None if v is None else bytes(v) for v in values])
 
 
-def intersects_box(conn: Connection, t: Any, box: Sequence[float]) -> ColumnElement:
-    """Rows of ``t`` whose geometry intersects ``box`` (lon/lat, EPSG:4490): the bbox columns
-    narrow the rows; the exact test runs only where a row's box is not inside ``box``."""
+def box_overlaps(conn: Connection, t: Any, box: Sequence[float]) -> ColumnElement:
+    """Rows of ``t`` (parcels or control features) whose bounding box meets ``box`` (lon/lat), found
+    through the spatial index: GiST with ``&&`` on PostGIS, the R*Tree on SQLite."""
     x0, y0, x1, y1 = (float(v) for v in box)
     overlap = and_(t.c.maxx >= x0, t.c.minx <= x1, t.c.maxy >= y0, t.c.miny <= y1)
     if conn.dialect.name == "postgresql":
-        return and_(overlap, func.ST_Intersects(t.c.geom, func.ST_MakeEnvelope(x0, y0, x1, y1, 4490)))
+        return and_(t.c.geom.op("&&")(func.ST_MakeEnvelope(x0, y0, x1, y1, 4490)), overlap)
+    r = _RTREE[t.name]
+    return and_(t.c.id.in_(select(r.c.id).where(r.c.maxx >= x0, r.c.minx <= x1, r.c.maxy >= y0, r.c.miny <= y1)),
+                overlap)
+
+
+def intersects_box(conn: Connection, t: Any, box: Sequence[float]) -> ColumnElement:
+    """Rows of ``t`` whose geometry intersects ``box`` (lon/lat, EPSG:4490): the spatial index
+    narrows the rows; the exact test runs only where a row's box is not inside ``box``."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    near = box_overlaps(conn, t, box)
+    if conn.dialect.name == "postgresql":
+        return and_(near, func.ST_Intersects(t.c.geom, func.ST_MakeEnvelope(x0, y0, x1, y1, 4490)))
     inside = and_(t.c.minx >= x0, t.c.maxx <= x1, t.c.miny >= y0, t.c.maxy <= y1)
-    return and_(overlap, or_(inside, func.lr_intersects(t.c.geom, x0, y0, x1, y1) == 1))
+    return and_(near, or_(inside, func.lr_intersects(t.c.geom, x0, y0, x1, y1) == 1))
 
 
 def _typed(name: str, kind: str, value: str) -> Any:

@@ -20,6 +20,7 @@ from landrenew.store.bulk import insert_frame
 from landrenew.store.load import current_user
 from landrenew.store.models import AnalysisRun, RunCase, RunFirm, RunParcel, RunTagHit, RunUnit
 from landrenew.store.snapshot import read_snapshot
+from landrenew.store.workspace import refresh_statistics
 
 
 def code_version() -> str:
@@ -62,6 +63,7 @@ def analyze(ws: Workspace, profile: Profile, as_of: date | None = None, year: in
             conn.execute(update(AnalysisRun.__table__).where(AnalysisRun.__table__.c.id == run_id).values(
                 status="done", finished_at=datetime.now(UTC), input_hash=snapshot.input_hash, year=result.year,
                 timings={k: round(v, 3) for k, v in timings.items()}, counts=result.counts()))
+        refresh_statistics(ws.engine)
         if outputs:
             progress("outputs")
             t = time.perf_counter()

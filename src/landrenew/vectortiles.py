@@ -1,6 +1,6 @@
 """Mapbox vector tiles (MVT, Web Mercator XYZ) of the parcels and control layers, made on request.
 
-A tile reads the rows whose bounding box (the store's bbox columns) meets the tile plus a small
+A tile reads the rows whose bounding box meets the tile (through the spatial index) plus a small
 buffer, projects their EPSG:4490 lon/lat to the tile's 4096-unit grid (CGCS2000 ≈ WGS 84 at map
 scale), clips to the buffer, simplifies below :data:`DETAIL_ZOOM` and encodes with
 ``mapbox-vector-tile``. Below :data:`DETAIL_ZOOM` features smaller than :data:`MIN_PIXELS` screen
@@ -31,6 +31,7 @@ from landrenew.features import (
     CF,
     RP,
     P,
+    box_overlaps,
     clearance_case_of,
     connect,
     geom_column,
@@ -131,10 +132,10 @@ def _shape(z: int, x: int, y: int, wkbs: list[Any]) -> np.ndarray:
     return geoms
 
 
-def _box_filter(t: Any, z: int, x: int, y: int) -> Any:
+def _box_filter(conn: Connection, t: Any, z: int, x: int, y: int) -> Any:
     w, s, e, n = tile_bounds(z, x, y)
     pad_x, pad_y = (e - w) * BUFFER / EXTENT, (n - s) * BUFFER / EXTENT
-    cond = and_(t.c.maxx >= w - pad_x, t.c.minx <= e + pad_x, t.c.maxy >= s - pad_y, t.c.miny <= n + pad_y)
+    cond = box_overlaps(conn, t, (w - pad_x, s - pad_y, e + pad_x, n + pad_y))
     if z < DETAIL_ZOOM:
         least = (e - w) / 256 * MIN_PIXELS
         cond = and_(cond, or_(t.c.maxx - t.c.minx >= least, t.c.maxy - t.c.miny >= least))
@@ -144,11 +145,11 @@ def _box_filter(t: Any, z: int, x: int, y: int) -> Any:
 def _parcels(conn: Connection, z: int, x: int, y: int, run_id: int | None) -> list[dict]:
     cols = [P.c.id, P.c.key, P.c.dlbm, P.c.district_code, P.c.area_m2, geom_column(conn, P.c.geom).label("wkb")]
     if run_id is None:
-        q = select(*cols).where(_box_filter(P, z, x, y))
+        q = select(*cols).where(_box_filter(conn, P, z, x, y))
     else:
         q = (select(*cols, RP.c.tags, RP.c.firm_class, RP.c.unit_id, RP.c.area_mu)
              .select_from(P.outerjoin(RP, and_(RP.c.parcel_key == P.c.key, RP.c.run_id == run_id)))
-             .where(_box_filter(P, z, x, y)))
+             .where(_box_filter(conn, P, z, x, y)))
         if z < DETAIL_ZOOM:
             q = q.where(RP.c.id.is_not(None))
     rows = conn.execute(q).all()
@@ -177,7 +178,7 @@ def _parcels(conn: Connection, z: int, x: int, y: int, run_id: int | None) -> li
 
 def _controls(conn: Connection, z: int, x: int, y: int) -> list[dict]:
     rows = conn.execute(select(CF.c.id, CF.c.layer_kind, CF.c.name, geom_column(conn, CF.c.geom).label("wkb"))
-                        .where(_box_filter(CF, z, x, y), CF.c.layer_kind.not_in(BASE_LAYER_KINDS))).all()
+                        .where(_box_filter(conn, CF, z, x, y), CF.c.layer_kind.not_in(BASE_LAYER_KINDS))).all()
     if not rows:
         return []
     geoms = _shape(z, x, y, [r.wkb for r in rows])

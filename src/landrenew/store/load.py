@@ -30,6 +30,7 @@ from landrenew.store.models import (
     LandSupply,
     Parcel,
 )
+from landrenew.store.workspace import refresh_statistics
 
 #: evidence list kind → (record id, event date, category) columns; every other field goes to attrs
 EVIDENCE_FIELDS: dict[str, tuple[str, str, str | None]] = {
@@ -72,6 +73,7 @@ def write_batch(engine: Engine, info: BatchInfo, records: pd.DataFrame, issues: 
         kept = issues[issues["severity"] != "error"].assign(batch_id=batch_id)
         insert_frame(conn, IngestIssue.__table__, kept)
         WRITERS[info.kind](conn, batch_id, records, info)
+    refresh_statistics(engine)
     return batch_id
 
 

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 
 from landrenew.store.migrate import upgrade
 
@@ -59,6 +59,16 @@ class Workspace:
 def resolve_folder(path: str | Path | None = None) -> Path:
     """The workspace folder: ``path``, else $LANDRENEW_WORKSPACE, else ./workspace."""
     return Path(path or os.environ.get(ENV_WORKSPACE) or DEFAULT_WORKSPACE).resolve()
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Let the query planner see the data as it now is (after a load or a stored run): without
+    statistics SQLite may pick a run's first index for a correlated lookup and scan a whole run per
+    row. SQLite samples (``analysis_limit``), so this takes milliseconds even at 1,000,000 parcels."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execute(text("PRAGMA analysis_limit=1000"))
+        conn.execute(text("ANALYZE"))
 
 
 def make_engine(url: str) -> Engine:
