@@ -544,8 +544,13 @@ def query_list(engine: Engine, profile: Profile, name: str, run_id: int | None =
     summed = [c for c in cols if c.total]
     agg = select(func.count().label("_n"), *[func.sum(src.exprs[c.key]).label(c.key) for c in summed]) \
         .select_from(src.counting_from(used | {c.key for c in summed})).where(*where)
+    # the page's ids first, from the tables its filters and sort need; then its columns for those
+    # rows only (joins and correlated look-ups run for one page, not for every row before the sort)
+    sort_keys = {part.lstrip("-+") for part in _values(sort or spec.default_sort)}
+    ids = (select(src.tiebreak.label("_id")).select_from(src.counting_from(used | sort_keys)).where(*where)
+           .order_by(*order).limit(page_size).offset((page - 1) * page_size).subquery())
     q = (select(*[src.exprs[c.key].label(c.key) for c in cols], *[e.label(k) for k, e in src.extra.items()])
-         .select_from(src.from_).where(*where).order_by(*order).limit(page_size).offset((page - 1) * page_size))
+         .select_from(src.from_.join(ids, src.tiebreak == ids.c._id)).order_by(*order))
     with engine.connect() as conn:
         a = conn.execute(agg).mappings().one()
         rows = [dict(r) for r in conn.execute(q).mappings()]

@@ -16,7 +16,7 @@ projection to the goal's deadline from the trend:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -52,6 +52,8 @@ class Facts:
     stats: pd.DataFrame
     illegal_parcels: pd.DataFrame  # parcel_key, district_code of the latest run's illegal-land hits
     enforcement: pd.DataFrame  # district_code, event_date of the enforcement list
+    #: yearly series per (goal, scope), which do not depend on ``as_of`` (shared by ``replace``)
+    memo: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -151,10 +153,12 @@ def _family(family: str, zh: str, en: str) -> Callable[[Facts, Profile, Target],
 def _yearly(f: Facts, profile: Profile, goal: Target, table: pd.DataFrame, value: Callable[[pd.DataFrame], float | None],
             zh: str, en: str) -> Measure:
     """A ratio per year (``value`` of a year's rows), latest year up to ``as_of``; straight-line projection."""
-    def series(rows: pd.DataFrame) -> pd.Series:
-        if rows.empty:
-            return pd.Series(dtype=float)
-        out = rows.groupby("year").apply(value, include_groups=False).dropna().astype(float)
+    def series(rows: pd.DataFrame, scope: str) -> pd.Series:
+        key = (goal.id, scope)
+        if key not in f.memo:
+            values = {int(y): value(g) for y, g in rows.groupby("year")} if len(rows) else {}
+            f.memo[key] = pd.Series({y: v for y, v in values.items() if v is not None and not pd.isna(v)}, dtype=float).sort_index()
+        out = f.memo[key]
         return out[out.index <= f.as_of.year]
 
     def latest_and_projected(s: pd.Series) -> tuple[float | None, float | None]:
@@ -165,10 +169,10 @@ def _yearly(f: Facts, profile: Profile, goal: Target, table: pd.DataFrame, value
         slope, icpt = np.polyfit(s.index.to_numpy(dtype=float), s.to_numpy(), 1)
         return float(s.iloc[-1]), float(slope * goal.deadline.year + icpt)
 
-    city, city_p = latest_and_projected(series(table))
+    city, city_p = latest_and_projected(series(table, CITY))
     dist, proj = {}, {}
     for d in _districts(profile):
-        dist[d], proj[d] = latest_and_projected(series(table[table["district_code"] == d]))
+        dist[d], proj[d] = latest_and_projected(series(table[table["district_code"] == d], d))
     return Measure(city, dist, city_p, proj, zh, en)
 
 
