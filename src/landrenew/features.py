@@ -255,18 +255,22 @@ def run_case_map(conn: Connection, run_id: int) -> dict[str, tuple]:
 
 def clearance_case_of(conn: Connection, keys: Sequence[str]) -> dict[str, str]:
     """Per parcel key: the number of the clearance case holding it (an open one first, else the
-    latest closed one)."""
-    out: dict[str, tuple[bool, int, str]] = {}
+    latest closed one). The parcels' case links come first, then their cases: both by index (a join
+    lets SQLite probe every case against the whole key list)."""
     cc = ClearanceCase.__table__
     cp = CaseParcel.__table__
     keys = list(dict.fromkeys(keys))
+    links: list[tuple[str, int]] = []
     for i in range(0, len(keys), _CHUNK):
-        q = (select(cp.c.parcel_key, cc.c.case_no, cc.c.closed_at, cc.c.id)
-             .join(cc, cc.c.id == cp.c.case_id).where(cp.c.parcel_key.in_(keys[i:i + _CHUNK])))
-        for key, no, closed, cid in conn.execute(q):
-            rank = (closed is None, cid)
-            if key not in out or rank > out[key][:2]:
-                out[key] = (*rank, no)
+        links += conn.execute(select(cp.c.parcel_key, cp.c.case_id).where(cp.c.parcel_key.in_(keys[i:i + _CHUNK]))).all()
+    ids = sorted({cid for _, cid in links})
+    cases = {cid: (closed is None, cid, no) for i in range(0, len(ids), _CHUNK)
+             for cid, no, closed in conn.execute(select(cc.c.id, cc.c.case_no, cc.c.closed_at)
+                                                 .where(cc.c.id.in_(ids[i:i + _CHUNK])))}
+    out: dict[str, tuple[bool, int, str]] = {}
+    for key, cid in links:
+        if key not in out or cases[cid] > out[key]:
+            out[key] = cases[cid]
     return {k: v[2] for k, v in out.items()}
 
 

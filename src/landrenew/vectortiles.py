@@ -1,12 +1,14 @@
 """Mapbox vector tiles (MVT, Web Mercator XYZ) of the parcels and control layers, made on request.
 
-A tile reads the rows whose bounding box meets the tile (through the spatial index) plus a small
-buffer, projects their EPSG:4490 lon/lat to the tile's 4096-unit grid (CGCS2000 ≈ WGS 84 at map
+A tile reads the rows whose bounding box meets the tile plus a small buffer (through the spatial
+index), projects their EPSG:4490 lon/lat to the tile's 4096-unit grid (CGCS2000 ≈ WGS 84 at map
 scale), clips to the buffer, simplifies below :data:`DETAIL_ZOOM` and encodes with
-``mapbox-vector-tile``. Below :data:`DETAIL_ZOOM` features smaller than :data:`MIN_PIXELS` screen
-pixels are left out, so low zooms stay light. Encoded tiles are kept in a small in-memory cache
-keyed by a stamp of the data (latest run, parcels, control layers, clearance cases), so a change
-shows on the next request.
+:mod:`landrenew.mvt`. Below :data:`DETAIL_ZOOM` features smaller than :data:`MIN_PIXELS` screen
+pixels are left out (control features by their box, a run's parcels by their area; up to
+:data:`AREA_INDEX_BELOW` those are found through the run's area index, which reads only the parcels
+drawn), so low zooms stay light. Encoded tiles are kept in a small in-memory cache keyed by a stamp
+of the data (latest run, parcels, control layers, clearance cases), so a change shows on the next
+request.
 
 Layers: ``parcels`` (source-layer ``parcels``: ``key``, ``dlbm``, ``district_code``, ``area_mu`` and,
 from the latest run, ``tags``, ``firm_class``, ``family``, ``path``, ``unit_id``, ``case_no``) and
@@ -41,6 +43,7 @@ from landrenew.features import (
 )
 from landrenew.geo.area import M2_PER_MU
 from landrenew.intake.schema import BASE_LAYER_KINDS
+from landrenew.mvt import encode_layer
 from landrenew.store.models import ClearanceCase, IngestBatch
 
 EXTENT = 4096
@@ -50,6 +53,8 @@ BUFFER = 64
 DETAIL_ZOOM = 14
 #: below DETAIL_ZOOM, features whose box is smaller than this many screen pixels (256-px tiles) are left out
 MIN_PIXELS = 3
+#: below this zoom few of a run's parcels are large enough to draw: find them by area, not by place
+AREA_INDEX_BELOW = 13
 MAX_ZOOM = 22
 R = 6378137.0
 WORLD = 2 * math.pi * R
@@ -132,20 +137,43 @@ def _shape(z: int, x: int, y: int, wkbs: list[Any]) -> np.ndarray:
     return geoms
 
 
-def _box_filter(conn: Connection, t: Any, z: int, x: int, y: int) -> Any:
+def _padded(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """The tile's bounds with the clip buffer."""
     w, s, e, n = tile_bounds(z, x, y)
     pad_x, pad_y = (e - w) * BUFFER / EXTENT, (n - s) * BUFFER / EXTENT
-    cond = box_overlaps(conn, t, (w - pad_x, s - pad_y, e + pad_x, n + pad_y))
+    return w - pad_x, s - pad_y, e + pad_x, n + pad_y
+
+
+def _box_filter(conn: Connection, t: Any, z: int, x: int, y: int) -> Any:
+    cond = box_overlaps(conn, t, _padded(z, x, y))
     if z < DETAIL_ZOOM:
+        w, _, e, _ = tile_bounds(z, x, y)
         least = (e - w) / 256 * MIN_PIXELS
         cond = and_(cond, or_(t.c.maxx - t.c.minx >= least, t.c.maxy - t.c.miny >= least))
     return cond
 
 
-def _parcels(conn: Connection, z: int, x: int, y: int, run_id: int | None) -> list[dict]:
+Features = tuple[np.ndarray, list[int], list[dict[str, Any]]]  # geometries (tile grid), ids, properties
+
+
+def least_mu(z: int, lat: float) -> float:
+    """Below :data:`DETAIL_ZOOM`, the smallest parcel drawn (亩): a square of :data:`MIN_PIXELS` screen
+    pixels (256-pixel tiles) at latitude ``lat``. A run's parcels are indexed by area, so this
+    generalisation reads only the parcels it draws."""
+    metres = WORLD * math.cos(math.radians(lat)) / (256 * 2 ** z) * MIN_PIXELS
+    return metres * metres / M2_PER_MU
+
+
+def _parcels(conn: Connection, z: int, x: int, y: int, run_id: int | None) -> Features:
     cols = [P.c.id, P.c.key, P.c.dlbm, P.c.district_code, P.c.area_m2, geom_column(conn, P.c.geom).label("wkb")]
     if run_id is None:
         q = select(*cols).where(_box_filter(conn, P, z, x, y))
+    elif z < AREA_INDEX_BELOW:  # the run's parcels large enough to see, through the (run_id, area_mu) index
+        w, s, e, n = _padded(z, x, y)
+        q = (select(*cols, RP.c.tags, RP.c.firm_class, RP.c.unit_id, RP.c.area_mu)
+             .select_from(RP.join(P, P.c.key == RP.c.parcel_key))
+             .where(RP.c.run_id == run_id, RP.c.area_mu >= least_mu(z, (s + n) / 2),
+                    P.c.maxx >= w, P.c.minx <= e, P.c.maxy >= s, P.c.miny <= n))
     else:
         q = (select(*cols, RP.c.tags, RP.c.firm_class, RP.c.unit_id, RP.c.area_mu)
              .select_from(P.outerjoin(RP, and_(RP.c.parcel_key == P.c.key, RP.c.run_id == run_id)))
@@ -154,37 +182,31 @@ def _parcels(conn: Connection, z: int, x: int, y: int, run_id: int | None) -> li
             q = q.where(RP.c.id.is_not(None))
     rows = conn.execute(q).all()
     if not rows:
-        return []
+        return np.zeros(0, dtype=object), [], []
     geoms = _shape(z, x, y, [r.wkb for r in rows])
     cases = run_case_map(conn, run_id) if run_id is not None else {}
-    keep = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
-    rows = [r for r, k in zip(rows, keep, strict=True) if k]
-    geoms = geoms[keep]
     numbers = clearance_case_of(conn, [r.key for r in rows])
-    out = []
-    for r, g in zip(rows, geoms, strict=True):
+    props = []
+    for r in rows:
         case = cases.get(r.key, (None, None, None))
         mu = getattr(r, "area_mu", None)
         if mu is None and r.area_m2 is not None:
             mu = r.area_m2 / M2_PER_MU
-        props = {"key": r.key, "dlbm": r.dlbm, "district_code": r.district_code,
-                 "area_mu": None if mu is None else round(float(mu), 3),
-                 "tags": getattr(r, "tags", None), "firm_class": getattr(r, "firm_class", None),
-                 "family": case[1], "path": case[2], "unit_id": getattr(r, "unit_id", None),
-                 "case_no": numbers.get(r.key)}
-        out.append({"geometry": g, "properties": {k: v for k, v in props.items() if v is not None}, "id": r.id})
-    return out
+        props.append({"key": r.key, "dlbm": r.dlbm, "district_code": r.district_code,
+                      "area_mu": None if mu is None else round(float(mu), 3),
+                      "tags": getattr(r, "tags", None), "firm_class": getattr(r, "firm_class", None),
+                      "family": case[1], "path": case[2], "unit_id": getattr(r, "unit_id", None),
+                      "case_no": numbers.get(r.key)})
+    return geoms, [r.id for r in rows], props
 
 
-def _controls(conn: Connection, z: int, x: int, y: int) -> list[dict]:
+def _controls(conn: Connection, z: int, x: int, y: int) -> Features:
     rows = conn.execute(select(CF.c.id, CF.c.layer_kind, CF.c.name, geom_column(conn, CF.c.geom).label("wkb"))
                         .where(_box_filter(conn, CF, z, x, y), CF.c.layer_kind.not_in(BASE_LAYER_KINDS))).all()
     if not rows:
-        return []
-    geoms = _shape(z, x, y, [r.wkb for r in rows])
-    return [{"geometry": g, "id": r.id,
-             "properties": {k: v for k, v in {"layer_kind": r.layer_kind, "name": r.name}.items() if v is not None}}
-            for r, g in zip(rows, geoms, strict=True) if g is not None and not g.is_empty]
+        return np.zeros(0, dtype=object), [], []
+    return (_shape(z, x, y, [r.wkb for r in rows]), [r.id for r in rows],
+            [{"layer_kind": r.layer_kind, "name": r.name} for r in rows])
 
 
 class _Cache:
@@ -228,10 +250,9 @@ def tile(engine: Engine, name: str, z: int, x: int, y: int) -> bytes:
         hit = _TILES.get(key)
         if hit is not None:
             return hit
-        feats = _parcels(conn, z, x, y, latest_run_id(conn)) if name == "parcels" else _controls(conn, z, x, y)
-    data = b"" if not feats else mapbox_vector_tile.encode(
-        [{"name": name, "features": feats}],
-        default_options={"extents": EXTENT, "y_coord_down": True, "on_invalid_geometry": None})
+        geoms, ids, props = (_parcels(conn, z, x, y, latest_run_id(conn)) if name == "parcels"
+                             else _controls(conn, z, x, y))
+    data = encode_layer(name, geoms, ids, props, EXTENT)
     _TILES.put(key, data)
     return data
 
