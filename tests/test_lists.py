@@ -150,3 +150,20 @@ def test_excel_export_is_limited_and_says_so(web_city, profile, tmp_path):
     headers = [c.value for c in ws[3]]
     assert "Land (mu)" in headers and "Tax per mu score (points)" in headers
     assert ws.cell(4 + 25, 1).value == "Total"
+
+
+@pytest.mark.parametrize("name", list(lists.LISTS))
+def test_warmed_totals_equal_the_live_ones(web_city, profile, name):
+    d = profile.city.district_codes[1]
+    views = [{}, {"filters": {"district_code": d}}, {"districts": {d}}]
+    lists._TOTALS.clear()
+    live = [query_list(web_city.ws.engine, profile, name, **v) for v in views]
+    lists._TOTALS.clear()
+    assert lists.warm_totals(web_city.ws.engine, profile) == len(lists.LISTS) * (1 + 2 * len(profile.city.district_codes))
+    filled = len(lists._TOTALS.data)
+    warm = [query_list(web_city.ws.engine, profile, name, **v) for v in views]
+    assert len(lists._TOTALS.data) == filled  # every view was answered from the warmed totals
+    for a, b in zip(live, warm, strict=True):
+        assert a.total == b.total and a.totals == pytest.approx(b.totals)
+    assert live[0].total == sum(query_list(web_city.ws.engine, profile, name, districts={c}).total
+                                for c in profile.city.district_codes)

@@ -171,3 +171,32 @@ def test_an_upload_over_the_limit_is_refused_before_it_is_read(ws, profile):
     r = TestClient(app).post("/api/intake/validate", content=b"x" * (1024 * 1024 + 1),
                              headers={"Content-Type": "application/octet-stream"})
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+
+
+def test_the_warm_up_fills_the_cockpit_and_list_caches_and_new_data_are_seen(web_city, profile):
+    from sqlalchemy import select
+
+    from landrenew import lists
+    from landrenew.actors import Actor
+    from landrenew.cases import add_comment
+    from landrenew.store.models import ClearanceCase
+    from landrenew.web import api
+    from landrenew.web.warm import warm
+    from webkit import client_for
+
+    api._VIEWS.clear()
+    lists._TOTALS.clear()
+    leader = client_for(web_city.app, "leader")
+    assert warm(web_city.app) >= 0
+    health = leader.get("/api/health").json()
+    assert health["warm"] is True and health["warm_seconds"] >= 0
+    assert len(api._VIEWS.data) == 3 and len(lists._TOTALS.data) == len(lists.LISTS) * (
+        1 + 2 * len(profile.city.district_codes))
+    first = leader.get("/api/targets").json()
+    assert len(api._VIEWS.data) == 3  # answered from the warm cache
+    # a comment changes a clearance case: the next request recomputes (a new entry), same numbers
+    cc = ClearanceCase.__table__
+    with web_city.ws.engine.connect() as conn:
+        no, version = conn.execute(select(cc.c.case_no, cc.c.version).where(cc.c.closed_at.is_(None))).first()
+    add_comment(web_city.ws, profile, Actor("admin", "city_admin"), no, version, "复核意见")
+    assert leader.get("/api/targets").json() == first and len(api._VIEWS.data) == 4

@@ -416,9 +416,12 @@ def serve(
 
     from landrenew.web.app import STATIC, create_app
     from landrenew.web.settings import WebSettings
+    from landrenew.web.warm import warm_in_background
 
     if not (STATIC / "dist").is_dir():
         console.print("[yellow]前端资源未构建 the front-end is not built: run `make assets` (npm, once)[/]")
     settings = WebSettings(Path(workspace) if workspace else None, db, profile, secure_cookies=secure_cookies)
     console.print(f"landrenew: http://{host}:{port}/  (API: /docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    app = create_app(settings)
+    warm_in_background(app)
+    uvicorn.run(app, host=host, port=port, log_level="info")

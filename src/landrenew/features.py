@@ -52,7 +52,9 @@ from landrenew.store.models import (
     CaseParcel,
     ClearanceCase,
     ControlFeature,
+    IngestBatch,
     Parcel,
+    QuotaTransfer,
     RunCase,
     RunParcel,
     RunUnit,
@@ -163,6 +165,15 @@ def _sqlite_intersects(wkb: bytes | None, x0: float, y0: float, x1: float, y1: f
     if wkb is None:
         return 0
     return int(shapely.intersects(shapely.from_wkb(wkb), shapely.box(x0, y0, x1, y1)))
+
+
+def data_stamp(conn: Connection) -> tuple:
+    """What derived views (tiles, list totals, targets) depend on: the store, the latest run, the
+    loads (every change of source data is a new ingest batch), the clearance cases and the ledger."""
+    cc, ib, qt = ClearanceCase.__table__, IngestBatch.__table__, QuotaTransfer.__table__
+    return (str(conn.engine.url), latest_run_id(conn), *conn.execute(select(func.count(), func.max(ib.c.id))).one(),
+            *conn.execute(select(func.count(), func.max(cc.c.updated_at))).one(),
+            conn.scalar(select(func.max(qt.c.id))))
 
 
 @contextmanager

@@ -19,8 +19,6 @@ layers such as district boundaries).
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +34,7 @@ from landrenew.features import (
     box_overlaps,
     clearance_case_of,
     connect,
+    data_stamp,
     geom_column,
     latest_run_id,
     run_case_map,
@@ -43,14 +42,14 @@ from landrenew.features import (
 )
 from landrenew.geo.area import M2_PER_MU
 from landrenew.intake.schema import BASE_LAYER_KINDS
+from landrenew.lru import LRU
 from landrenew.mvt import encode_layer
-from landrenew.store.models import ClearanceCase, IngestBatch
 
 EXTENT = 4096
 #: clip buffer around a tile, in tile units (so strokes at tile edges join up)
 BUFFER = 64
 #: from this zoom on every feature is drawn, unsimplified beyond the tile grid
-DETAIL_ZOOM = 14
+DETAIL_ZOOM = 15
 #: below DETAIL_ZOOM, features whose box is smaller than this many screen pixels (256-px tiles) are left out
 MIN_PIXELS = 3
 #: below this zoom few of a run's parcels are large enough to draw: find them by area, not by place
@@ -209,34 +208,7 @@ def _controls(conn: Connection, z: int, x: int, y: int) -> Features:
             [{"layer_kind": r.layer_kind, "name": r.name} for r in rows])
 
 
-class _Cache:
-    def __init__(self, size: int) -> None:
-        self.size, self.data, self.lock = size, OrderedDict(), threading.Lock()
-
-    def get(self, key: tuple) -> bytes | None:
-        with self.lock:
-            if key in self.data:
-                self.data.move_to_end(key)
-                return self.data[key]
-        return None
-
-    def put(self, key: tuple, value: bytes) -> None:
-        with self.lock:
-            self.data[key] = value
-            while len(self.data) > self.size:
-                self.data.popitem(last=False)
-
-
-_TILES = _Cache(4096)
-
-
-def data_stamp(conn: Connection) -> tuple:
-    """What a tile depends on: the loads (every change of parcels or control layers is a new ingest
-    batch), the latest run, and the clearance cases."""
-    cc = ClearanceCase.__table__
-    ib = IngestBatch.__table__
-    return (str(conn.engine.url), latest_run_id(conn), *conn.execute(select(func.count(), func.max(ib.c.id))).one(),
-            *conn.execute(select(func.count(), func.max(cc.c.updated_at))).one())
+_TILES = LRU(4096)
 
 
 def tile(engine: Engine, name: str, z: int, x: int, y: int) -> bytes:
