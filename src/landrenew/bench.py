@@ -17,6 +17,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from landrenew import bench_web
+
 #: the demo at default size must finish within this many seconds (issue #2)
 DEMO_TARGET_S = 60.0
 #: the analysis pipeline on 1,000,000 parcels (issue #3)
@@ -56,11 +58,13 @@ def measure(n_parcels: int, seed: int) -> dict:
         with ws.engine.connect() as conn:
             assert ledger.verify(conn, profile).ok
         verify_s = time.perf_counter() - t
+        ws.engine.dispose()
+        web = bench_web.measure(Path(tmp) / "ws")
     return {"parcels": n_parcels, "total": total, **run.timings, "rows": rows, "failed": len(run.failed),
             "analysis": analysis, "steps": result.timings, "firms": len(result.evaluation),
             "ops": {"cases": ops.opened, "moves": ops.moves, "comments": ops.comments, "seconds": ops.seconds,
                     "targets": targets_s, "verify": verify_s},
-            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "web": web, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def _row(m: dict) -> str:
@@ -145,6 +149,7 @@ def main() -> None:
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
         *(_operations_row(m) for m in results),
         "",
+        *bench_web.section([(m["parcels"], m["web"]) for m in results]),
         f"Reproduce: `make bench` (or `python -m landrenew.bench --sizes {','.join(str(m['parcels']) for m in results)}`).",
         "",
     ]

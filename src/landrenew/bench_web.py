@@ -1,8 +1,8 @@
 """The web benchmark: the app served by uvicorn in its own process over an analysed workspace, as a
 user meets it: map tiles while panning and zooming, list pages, single items, the cockpit in Chromium.
 
-``python -m landrenew.bench_web WORKSPACE`` prints the results as JSON; ``landrenew.bench`` runs it
-on the demo city it has just built and writes the table into BENCHMARKS.md. Every request is timed
+``python -m landrenew.bench_web WORKSPACE [--into BENCHMARKS.md]`` prints the results as JSON (and
+writes them into the file's web section); ``landrenew.bench`` runs it on each demo city it builds. Every request is timed
 at the client, one at a time, from a server started fresh (its caches empty).
 """
 
@@ -226,12 +226,85 @@ def verdict(value: float, target: float) -> str:
     return "✓" if value <= target else "✗"
 
 
+def table(parcels: int, m: dict) -> list[str]:
+    """The BENCHMARKS.md section of one measurement."""
+    tp, tc, li, it = m["tiles_parcels"], m["tiles_controls"], m["lists"], m["items"]
+    zooms = " · ".join(f"z{z} {v:.0f}" for z, v in tp["by_zoom"].items())
+    cockpit = m["cockpit"]
+    paint = (f"{cockpit['first_paint_ms']:.0f} ms {verdict(cockpit['first_paint_ms'], COCKPIT_PAINT_MS)} "
+             f"(target cards drawn {cockpit['cards_ms']:.0f} ms)" if "first_paint_ms" in cockpit
+             else cockpit.get("skipped", "–"))
+    return [
+        "| requests | n | p50 ms | p95 ms | max ms | target p95 |",
+        "|---|---:|---:|---:|---:|---|",
+        f"| tiles `parcels` ({parcels:,}) | {tp['n']} | {tp['p50']:.0f} | **{tp['p95']:.0f}** | {tp['max']:.0f} | "
+        f"≤ {TILE_P95_MS:.0f} {verdict(tp['p95'], TILE_P95_MS)} |",
+        f"| tiles `controls` | {tc['n']} | {tc['p50']:.0f} | **{tc['p95']:.0f}** | {tc['max']:.0f} | "
+        f"≤ {TILE_P95_MS:.0f} {verdict(tc['p95'], TILE_P95_MS)} |",
+        f"| list pages | {li['n']} | {li['p50']:.0f} | **{li['p95']:.0f}** | {li['max']:.0f} | "
+        f"≤ {QUERY_P95_MS:.0f} {verdict(li['p95'], QUERY_P95_MS)} |",
+        f"| items (explanation, OGC item, search) | {it['n']} | {it['p50']:.0f} | **{it['p95']:.0f}** | "
+        f"{it['max']:.0f} | ≤ {QUERY_P95_MS:.0f} {verdict(it['p95'], QUERY_P95_MS)} |",
+        f"| OGC items in a 2 km box | {m['ogc_bbox']['n']} | {m['ogc_bbox']['p50']:.0f} | "
+        f"**{m['ogc_bbox']['p95']:.0f}** | {m['ogc_bbox']['max']:.0f} | |",
+        "",
+        f"Parcel tiles p95 by zoom (ms): {zooms}. Cockpit first contentful paint: {paint}. "
+        f"Caches warmed in {m['warm_s']:.1f} s after start. Slowest list requests: "
+        + ", ".join(f"`{u}` {ms:.0f} ms" for u, ms in m["list_slowest"][:3])
+        + "; slowest items: " + ", ".join(f"`{u}` {ms:.0f} ms" for u, ms in m["item_slowest"][:3]) + ".",
+    ]
+
+
+TITLE = "## Web app (`landrenew serve` over the analysed demo city)"
+
+
+def section(results: list[tuple[int, dict]]) -> list[str]:
+    """The web section of BENCHMARKS.md for (parcels, measurement) pairs."""
+    out = [TITLE, "",
+           "The server runs in its own process, started fresh; each request is timed at the client, one at a "
+           f"time. Tiles: {len(ZOOMS)} zoom levels × map views around random parcels × the {VIEW[0]}×{VIEW[1]} "
+           "tiles of a 1024×768 view (a view's repeats are answered by the tile cache, as a panning user's "
+           "are). List pages: each list's first page, page 40, a sort, a district filter, a text search and a "
+           "tag filter. Items: a parcel's explanation, its OGC item and a search by part of its code. "
+           "Cockpit: sign in, then open the cockpit in a fresh Chromium page (first contentful paint, and when "
+           "the target cards are drawn), the slowest of three.", ""]
+    for parcels, m in results:
+        out += [f"**{parcels:,} parcels**", "", *table(parcels, m), ""]
+    return out
+
+
+def replace_section(path: Path, lines: list[str]) -> None:
+    """Put ``lines`` in place of the web section of ``path`` (or append them)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    start = text.find(TITLE)
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + "\n".join(lines)
+    else:
+        end = text.find("\n## ", start + len(TITLE))
+        rest = text[end + 1:] if end >= 0 else ""
+        text = text[:start] + "\n".join(lines) + ("\n" + rest if rest else "")
+    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None, report: Callable[[str], None] = print) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("workspace", type=Path)
     ap.add_argument("--views", type=int, default=8, help="map views per zoom level")
+    ap.add_argument("--into", type=Path, help="write the results into this BENCHMARKS.md's web section")
     args = ap.parse_args(argv)
-    report(json.dumps(measure(args.workspace, args.views), ensure_ascii=False))
+    m = measure(args.workspace, args.views)
+    report(json.dumps(m, ensure_ascii=False))
+    if args.into:
+        replace_section(args.into, section([(_parcels(args.workspace), m)]))
+
+
+def _parcels(workspace: Path) -> int:
+    from landrenew.store import Workspace
+    from landrenew.store.models import Parcel
+
+    ws = Workspace.open(workspace)
+    with ws.engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(Parcel.__table__)))
 
 
 if __name__ == "__main__":

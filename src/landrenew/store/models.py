@@ -90,7 +90,7 @@ class Parcel(BoundsMixin, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     parcel_code: Mapped[str | None] = mapped_column(String(19), index=True)
-    bsm: Mapped[str | None] = mapped_column(String(64))
+    bsm: Mapped[str | None] = mapped_column(String(64), index=True)
     dlbm: Mapped[str | None] = mapped_column(String(8))
     dlmc: Mapped[str | None] = mapped_column(Text)
     ydyh_code: Mapped[str | None] = mapped_column(String(8))
@@ -295,7 +295,8 @@ class RunCase(Base):
 
     __tablename__ = "run_case"
     __table_args__ = (UniqueConstraint("run_id", "case_id"), Index("ix_run_case_district", "run_id", "district_code"),
-                      Index("ix_run_case_priority", "run_id", "priority"), Index("ix_run_case_unit", "run_id", "unit_id"))
+                      Index("ix_run_case_priority", "run_id", "priority"), Index("ix_run_case_unit", "run_id", "unit_id"),
+                      Index("ix_run_case_keys", "run_id", "parcel_keys"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("analysis_run.id", ondelete="CASCADE"), index=True)
     case_id: Mapped[str] = mapped_column(String(32))
