@@ -167,3 +167,25 @@ def test_warmed_totals_equal_the_live_ones(web_city, profile, name):
         assert a.total == b.total and a.totals == pytest.approx(b.totals)
     assert live[0].total == sum(query_list(web_city.ws.engine, profile, name, districts={c}).total
                                 for c in profile.city.district_codes)
+
+
+@pytest.mark.parametrize("name", list(lists.LISTS))
+def test_the_text_index_finds_what_a_scan_finds(web_city, profile, name):
+    from sqlalchemy import delete
+
+    first = query_list(web_city.ws.engine, profile, name, page_size=20).rows
+    values = [str(r[k]) for r in first for k in lists.get_list(name).search if r.get(k)]
+    probes = {v[1:3] for v in values[:5]} | {v[1:5].lower() for v in values[:5]} | {"%", "zz-no-such"}
+
+    def totals() -> dict[str, int]:
+        lists._TOTALS.clear()
+        return {q: query_list(web_city.ws.engine, profile, name, filters={"q": q}).total for q in probes}
+
+    indexed = totals()
+    with web_city.ws.engine.begin() as conn:
+        conn.execute(delete(lists.RS).where(lists.RS.c.run_id == web_city.run_id))
+    try:
+        assert totals() == indexed and any(indexed.values())
+    finally:
+        with web_city.ws.engine.begin() as conn:
+            assert lists.index_run_text(conn, web_city.run_id, lists.run_info(web_city.ws.engine).year) == len(lists.LISTS)

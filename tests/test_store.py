@@ -19,8 +19,8 @@ from landrenew.store.snapshot import read_snapshot
 def _ours(diff: list, dialect: str) -> list:
     """The schema differences that are ours. The spatial and text indexes are not declared in the
     portable models: on PostgreSQL the GiST indexes ``ix_<table>_geom`` (0001), the trigram indexes
-    ``ix_<table>_<column>_trgm`` (0009) and PostGIS's own ``spatial_ref_sys`` table; on SQLite the
-    R*Tree tables ``<table>_rtree*`` (0008) and the FTS5 tables ``<table>_fts*`` (0009)."""
+    ``ix_<table>_<column>_trgm`` (0009, 0010) and PostGIS's own ``spatial_ref_sys`` table; on SQLite the
+    R*Tree tables ``<table>_rtree*`` (0008) and the FTS5 tables ``<table>_fts*`` (0009, 0010)."""
 
     def spatial(d: tuple) -> bool:
         if dialect == "postgresql":
@@ -28,7 +28,7 @@ def _ours(diff: list, dialect: str) -> list:
                     or (d[0] == "remove_index" and d[1].name == f"ix_{d[1].table.name}_geom")
                     or (d[0] == "remove_index" and d[1].name.endswith("_trgm")))
         return d[0] == "remove_table" and d[1].name.startswith(
-            ("parcel_rtree", "control_feature_rtree", "parcel_fts", "firm_year_fts"))
+            ("parcel_rtree", "control_feature_rtree", "parcel_fts", "firm_year_fts", "run_search_fts"))
 
     return [d for d in diff if not (isinstance(d, tuple) and spatial(d))]
 

@@ -25,14 +25,21 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     Engine,
+    String,
     and_,
+    cast,
+    column,
     exists,
     false,
     func,
+    insert,
     literal,
+    literal_column,
     or_,
     select,
+    table,
     true,
 )
 from sqlalchemy.sql import ColumnElement, FromClause
@@ -49,6 +56,7 @@ from landrenew.store.models import (
     RunCase,
     RunFirm,
     RunParcel,
+    RunSearch,
     RunUnit,
 )
 
@@ -379,9 +387,11 @@ def _number(spec: ListSpec, key: str, text: str, integer: bool = False) -> float
 
 
 def conditions(spec: ListSpec, src: Source, filters: Mapping[str, str | Iterable[str]] | None,
-               profile: Profile | None = None) -> list[ColumnElement]:
+               profile: Profile | None = None,
+               search: Callable[[str], ColumnElement] | None = None) -> list[ColumnElement]:
     """The WHERE conditions of ``filters`` (see the module's doc); unknown keys or bad values raise
-    :class:`ListError`."""
+    :class:`ListError`. ``search`` narrows a text search to the rows its index finds (the exact
+    test still runs on them)."""
     out: list[ColumnElement] = []
     tag_chars = "".join(t.char for t in profile.tags.values()) if profile is not None else None
     for key, raw in (filters or {}).items():
@@ -390,7 +400,8 @@ def conditions(spec: ListSpec, src: Source, filters: Mapping[str, str | Iterable
             continue
         text = (raw if isinstance(raw, str) else " ".join(raw)).strip()
         if key == "q":
-            out.append(or_(*[src.exprs[k].icontains(text, autoescape=True) for k in spec.search]))
+            plain = or_(*[src.exprs[k].icontains(text, autoescape=True) for k in spec.search])
+            out.append(and_(search(text), plain) if search is not None else plain)
             continue
         base, bound = key, None
         if key.endswith(("_min", "_max")) and not any(c.key == key for c in spec.columns):
@@ -524,12 +535,62 @@ def _prepare(engine: Engine, profile: Profile, name: str, run_id: int | None,
     spec = get_list(name)
     run = run_info(engine, run_id)
     src = spec.source(run.id, run.year)
-    where = [src.run, *conditions(spec, src, filters, profile)]
+    search = None
+    if filters and _values(filters.get("q", "")):
+        with engine.connect() as conn:
+            search = _search(conn, name, run.id, src)
+    where = [src.run, *conditions(spec, src, filters, profile, search)]
     if districts is not None:
         where.append(src.district(set(districts)) if districts else literal(False))
     used = {k for k, v in (filters or {}).items() if _values(v)}
     used = {u for k in used for u in (spec.search if k == "q" else (k, k[:-4]))}
     return spec, run, src, spec.shown(lang), where, used
+
+
+#: text searches of at least this many characters use the trigram index (shorter ones scan the
+#: list's texts, not its joined rows)
+MIN_SEARCH = 3
+#: between the searched columns of a row in ``run_search.body`` (so no match spans two columns)
+SEPARATOR = " ¦ "
+RS = RunSearch.__table__
+_FTS = table("run_search_fts", column("rowid"))
+
+
+def index_run_text(conn: Connection, run_id: int, year: int | None) -> int:
+    """Write the searchable text (the ``search`` columns) of every row of each list of run ``run_id``
+    into ``run_search``, for the lists not indexed yet; returns how many lists it indexed."""
+    written = 0
+    for name, spec in LISTS.items():
+        if conn.scalar(select(RS.c.id).where(RS.c.run_id == run_id, RS.c.list == name).limit(1)) is not None:
+            continue
+        src = spec.source(run_id, year)
+        parts = [func.coalesce(cast(src.exprs[k], String), "") for k in spec.search]
+        body = parts[0]
+        for part in parts[1:]:
+            body = body + SEPARATOR + part
+        rows = select(literal(run_id), literal(name), src.tiebreak, body).select_from(src.from_).where(src.run)
+        conn.execute(insert(RS).from_select(["run_id", "list", "ref", "body"], rows))
+        written += 1
+    return written
+
+
+def _search(conn: Connection, name: str, run_id: int, src: Source) -> Callable[[str], ColumnElement] | None:
+    """The index narrowing of list ``name``'s text search in ``run_id``, or None when the run's rows
+    are not indexed (a run made before migration 0010 and not yet warmed)."""
+    if conn.scalar(select(RS.c.id).where(RS.c.run_id == run_id, RS.c.list == name).limit(1)) is None:
+        return None
+    sqlite = conn.dialect.name == "sqlite"
+
+    def hits(text: str) -> ColumnElement:
+        if sqlite and len(text) >= MIN_SEARCH:
+            phrase = '"' + text.replace('"', '""') + '"'
+            match = RS.c.id.in_(select(_FTS.c.rowid).where(literal_column("run_search_fts").op("MATCH")(phrase)))
+        elif sqlite:  # too short for trigrams: a scan of this list's texts (SQLite's LIKE ignores ASCII case)
+            match = RS.c.body.contains(text, autoescape=True)
+        else:
+            match = RS.c.body.icontains(text, autoescape=True)
+        return src.tiebreak.in_(select(RS.c.ref).where(RS.c.run_id == run_id, RS.c.list == name, match))
+    return hits
 
 
 #: the count and column totals of a list view, per (list, run, filters, districts, data stamp): whole-run

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, insert, update
 
 from landrenew import __version__
 from landrenew.analysis.pipeline import AnalysisResult, Progress, run_pipeline
+from landrenew.lists import index_run_text
 from landrenew.outputs import write_outputs
 from landrenew.policy import Profile
 from landrenew.store import Workspace
@@ -58,6 +59,7 @@ def analyze(ws: Workspace, profile: Profile, as_of: date | None = None, year: in
         t = time.perf_counter()
         with ws.engine.begin() as conn:
             _store_results(conn, run_id, snapshot.parcels, result)
+            index_run_text(conn, run_id, result.year)
             timings = {"snapshot": read_s, **result.timings, "store": time.perf_counter() - t}
             result.timings = timings
             conn.execute(update(AnalysisRun.__table__).where(AnalysisRun.__table__.c.id == run_id).values(

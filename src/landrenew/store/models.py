@@ -276,6 +276,19 @@ class RunFirm(Base):
     surcharge_total_yuan: Mapped[float | None] = mapped_column(Float)
 
 
+class RunSearch(Base):
+    """The searchable text of each row of a run's lists (the columns a list's ``q`` searches), so
+    the lists' text search reads an index (FTS5 trigrams on SQLite, pg_trgm on PostgreSQL: 0010)."""
+
+    __tablename__ = "run_search"
+    __table_args__ = (Index("ix_run_search_run_list", "run_id", "list"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("analysis_run.id", ondelete="CASCADE"))
+    list: Mapped[str] = mapped_column(String(32))
+    ref: Mapped[int] = mapped_column(Integer)  # the row's id in its run table
+    body: Mapped[str] = mapped_column(Text)
+
+
 class RunUnit(Base):
     """A 连片 redevelopment unit of a run."""
 

@@ -1,5 +1,6 @@
 """Fill the caches the first pages read from, in the background when the server starts: the list
-totals of the latest run, its case map for the tiles, and the cockpit's target table and trend."""
+totals of the latest run (and its text index, if it was stored before there was one), its case map
+for the tiles, and the cockpit's target table and trend."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ def warm(app: FastAPI) -> float:
             if run is not None:
                 features.run_case_map(conn, run)
         if run is not None:
+            with engine.begin() as conn:  # a run stored before the lists' text index (migration 0010)
+                lists.index_run_text(conn, run, lists.run_info(engine, run).year)
             lists.warm_totals(engine, profile)
             overview_view(engine)
         view = targets_view(engine, profile)
