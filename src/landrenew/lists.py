@@ -430,7 +430,9 @@ def conditions(spec: ListSpec, src: Source, filters: Mapping[str, str | Iterable
             if tag_chars is not None and (bad := [ch for ch in chars if ch not in tag_chars]):
                 raise ListError("filter", f"未知标签 {''.join(bad)}（可选：{tag_chars}）",
                                 f"unknown tag {''.join(bad)} (one of {tag_chars})")
-            out.append(or_(*[expr.contains(ch, autoescape=True) for ch in chars]))  # any of them
+            any_tag = or_(*[expr.contains(ch, autoescape=True) for ch in chars])
+            # the ids through the (run_id, tags) index: narrow index entries are scanned, not wide rows
+            out.append(src.tiebreak.in_(select(src.tiebreak).where(src.run, any_tag)))
         elif col.filter == "bool":
             v = values[0].lower()
             if v not in ("true", "false", "1", "0", "yes", "no"):

@@ -212,7 +212,8 @@ class RunParcel(Base):
     __tablename__ = "run_parcel"
     __table_args__ = (UniqueConstraint("run_id", "parcel_key"),
                       Index("ix_run_parcel_district_area", "run_id", "district_code", "area_mu"),
-                      Index("ix_run_parcel_area", "run_id", "area_mu"), Index("ix_run_parcel_unit", "run_id", "unit_id"))
+                      Index("ix_run_parcel_area", "run_id", "area_mu"), Index("ix_run_parcel_unit", "run_id", "unit_id"),
+                      Index("ix_run_parcel_tags", "run_id", "tags"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("analysis_run.id", ondelete="CASCADE"), index=True)
     parcel_key: Mapped[str] = mapped_column(String(64))
@@ -293,7 +294,8 @@ class RunUnit(Base):
     """A 连片 redevelopment unit of a run."""
 
     __tablename__ = "run_unit"
-    __table_args__ = (UniqueConstraint("run_id", "unit_id"),)
+    __table_args__ = (UniqueConstraint("run_id", "unit_id"), Index("ix_run_unit_area", "run_id", "area_mu"),
+                      Index("ix_run_unit_tags", "run_id", "tags"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("analysis_run.id", ondelete="CASCADE"), index=True)
     unit_id: Mapped[int] = mapped_column(Integer)
@@ -309,7 +311,8 @@ class RunCase(Base):
     __tablename__ = "run_case"
     __table_args__ = (UniqueConstraint("run_id", "case_id"), Index("ix_run_case_district", "run_id", "district_code"),
                       Index("ix_run_case_priority", "run_id", "priority"), Index("ix_run_case_unit", "run_id", "unit_id"),
-                      Index("ix_run_case_keys", "run_id", "parcel_keys"))
+                      Index("ix_run_case_keys", "run_id", "parcel_keys"), Index("ix_run_case_area", "run_id", "area_mu"),
+                      Index("ix_run_case_tags", "run_id", "tags"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("analysis_run.id", ondelete="CASCADE"), index=True)
     case_id: Mapped[str] = mapped_column(String(32))
