@@ -224,3 +224,22 @@ def test_the_intake_page_reports_errors_then_loads_a_good_file(app, ws, browser,
     finally:
         context.close()
     assert errors == []
+
+
+def test_uploads_unused_for_a_week_are_removed_at_the_next_upload(app, ws, tmp_path):
+    import os
+    import time
+
+    c = client_for(app, "analyst")
+    first = validate(c, gpkg_bytes(tmp_path, parcel_frame()), "a.gpkg").json()["upload_id"]
+    second = validate(c, gpkg_bytes(tmp_path, parcel_frame()), "b.gpkg").json()["upload_id"]
+    old = ws.path / "uploads" / first
+    week_ago = time.time() - 8 * 86400
+    os.utime(old, (week_ago, week_ago))
+    stray = ws.path / "uploads" / "not-an-upload"  # only upload folders are touched
+    stray.mkdir()
+    os.utime(stray, (week_ago, week_ago))
+    third = validate(c, gpkg_bytes(tmp_path, parcel_frame()), "c.gpkg").json()["upload_id"]
+    assert not old.exists() and stray.is_dir()
+    assert (ws.path / "uploads" / second).is_dir() and (ws.path / "uploads" / third).is_dir()
+    assert c.post(f"/api/intake/{first}/load", json={}).status_code == 404

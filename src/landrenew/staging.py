@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import stat
+import time
 import unicodedata
 import zipfile
 from dataclasses import asdict, dataclass
@@ -102,11 +103,26 @@ def too_large(max_bytes: int) -> UploadError:
                        "(unpacked)")
 
 
+def clean_uploads(ws: Workspace, keep_days: float) -> int:
+    """Remove the upload folders nobody touched (staged, validated or loaded) for ``keep_days``; the
+    loads themselves stay in the store with their batch. Returns how many were removed."""
+    folder = uploads_dir(ws)
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - keep_days * 86400
+    old = [d for d in folder.iterdir() if d.is_dir() and ID_PATTERN.match(d.name) and d.stat().st_mtime < cutoff]
+    for d in old:
+        shutil.rmtree(d, ignore_errors=True)
+    return len(old)
+
+
 def stage(ws: Workspace, source: BinaryIO, file_name: str | None, max_bytes: int, *, user: str, kind: str,
           layer_kind: str | None = None, sheet: str | None = None, layer: str | None = None,
-          crs: str | None = None, encoding: str | None = None) -> Upload:
-    """Copy ``source`` into a new upload folder (unpacking a zip) and record its options."""
+          crs: str | None = None, encoding: str | None = None, keep_days: float = 7.0) -> Upload:
+    """Copy ``source`` into a new upload folder (unpacking a zip) and record its options; upload
+    folders unused for ``keep_days`` go first."""
     check_options(kind, layer_kind)
+    clean_uploads(ws, keep_days)
     layer_kind = layer_kind if kind == "layer" else None
     upload_id = token_hex(16)
     folder = uploads_dir(ws) / upload_id

@@ -112,7 +112,8 @@ async def validate(request: Request, ctx: Ctx) -> dict:
     kind = fields.pop("kind") or ""
     try:
         up = await run_in_threadpool(staging.stage, ctx.ws, upload.file, upload.filename, max_bytes,
-                                     user=ctx.user.name, kind=kind, **fields)
+                                     user=ctx.user.name, kind=kind,
+                                     keep_days=request.app.state.settings.keep_uploads_days, **fields)
     except staging.UploadError as exc:
         raise _refuse(exc) from exc
     finally:
