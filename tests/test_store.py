@@ -18,15 +18,15 @@ from landrenew.store.snapshot import read_snapshot
 
 def _ours(diff: list, dialect: str) -> list:
     """The schema differences that are ours. The spatial and text indexes are not declared in the
-    portable models: on PostgreSQL the GiST indexes ``ix_<table>_geom`` (0001), the trigram indexes
-    ``ix_<table>_<column>_trgm`` (0009, 0010) and PostGIS's own ``spatial_ref_sys`` table; on SQLite the
+    portable models: on PostgreSQL the GiST indexes ``ix_<table>_geom`` (0001), the text indexes
+    ``ix_<table>_<column>_trgm`` (0009) and ``ix_run_search_tokens`` (0010) and PostGIS's own ``spatial_ref_sys`` table; on SQLite the
     R*Tree tables ``<table>_rtree*`` (0008) and the FTS5 tables ``<table>_fts*`` (0009, 0010)."""
 
     def spatial(d: tuple) -> bool:
         if dialect == "postgresql":
             return ((d[0] == "remove_table" and d[1].name == "spatial_ref_sys")
                     or (d[0] == "remove_index" and d[1].name == f"ix_{d[1].table.name}_geom")
-                    or (d[0] == "remove_index" and d[1].name.endswith("_trgm")))
+                    or (d[0] == "remove_index" and d[1].name.endswith(("_trgm", "ix_run_search_tokens"))))
         return d[0] == "remove_table" and d[1].name.startswith(
             ("parcel_rtree", "control_feature_rtree", "parcel_fts", "firm_year_fts", "run_search_fts"))
 
@@ -153,3 +153,25 @@ def test_the_sqlite_rtree_follows_every_insert_update_and_delete(ws, profile, tm
     assert [r[0] for r in index] == [r[0] for r in rows] and len(rows) == 4
     moved = dict((r[0], r) for r in index)[first]
     assert moved[1] == pytest.approx(rows[0][1], abs=1e-4)
+
+
+def test_a_failing_upgrade_leaves_the_schema_as_it_was(ws):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from landrenew.store.migrate import alembic_config, upgrade
+
+    command.downgrade(alembic_config(ws.engine), "0009")
+    with ws.engine.begin() as conn:  # what 0011 creates last already exists: the upgrade fails there
+        conn.execute(text("CREATE INDEX ix_run_unit_tags ON run_unit (run_id, tags)"))
+    with pytest.raises(Exception, match="ix_run_unit_tags"):
+        upgrade(ws.engine)
+    with ws.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0009"
+    tables = inspect(ws.engine).get_table_names()
+    assert "run_search" not in tables  # 0010 was rolled back with 0011
+    assert "ix_run_parcel_tags" not in {i["name"] for i in inspect(ws.engine).get_indexes("run_parcel")}
+    with ws.engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_run_unit_tags"))
+    upgrade(ws.engine)
+    assert "run_search" in inspect(ws.engine).get_table_names()

@@ -42,8 +42,10 @@ from sqlalchemy import (
     table,
     true,
 )
+from sqlalchemy import text as text_clause
 from sqlalchemy.sql import ColumnElement, FromClause
 
+from landrenew import bigrams
 from landrenew.features import data_stamp
 from landrenew.lru import LRU
 from landrenew.outputs import SPACE_ZH
@@ -549,9 +551,8 @@ def _prepare(engine: Engine, profile: Profile, name: str, run_id: int | None,
     return spec, run, src, spec.shown(lang), where, used
 
 
-#: text searches of at least this many characters use the trigram index (shorter ones scan the
-#: list's texts, not its joined rows)
-MIN_SEARCH = 3
+#: rows per insert when indexing a run's text
+_INDEX_CHUNK = 20_000
 #: between the searched columns of a row in ``run_search.body`` (so no match spans two columns)
 SEPARATOR = " ¦ "
 RS = RunSearch.__table__
@@ -560,18 +561,25 @@ _FTS = table("run_search_fts", column("rowid"))
 
 def index_run_text(conn: Connection, run_id: int, year: int | None) -> int:
     """Write the searchable text (the ``search`` columns) of every row of each list of run ``run_id``
-    into ``run_search``, for the lists not indexed yet; returns how many lists it indexed."""
+    and its bigrams into ``run_search``, for the lists not indexed yet; returns how many lists it
+    indexed."""
     written = 0
     for name, spec in LISTS.items():
         if conn.scalar(select(RS.c.id).where(RS.c.run_id == run_id, RS.c.list == name).limit(1)) is not None:
             continue
         src = spec.source(run_id, year)
-        parts = [func.coalesce(cast(src.exprs[k], String), "") for k in spec.search]
-        body = parts[0]
-        for part in parts[1:]:
-            body = body + SEPARATOR + part
-        rows = select(literal(run_id), literal(name), src.tiebreak, body).select_from(src.from_).where(src.run)
-        conn.execute(insert(RS).from_select(["run_id", "list", "ref", "body"], rows))
+        rows = conn.execute(select(src.tiebreak, *[cast(src.exprs[k], String) for k in spec.search])
+                            .select_from(src.from_).where(src.run)).all()
+        for i in range(0, len(rows), _INDEX_CHUNK):
+            batch = []
+            for ref, *parts in rows[i:i + _INDEX_CHUNK]:
+                text = SEPARATOR.join(dict.fromkeys(p for p in parts if p))  # a holder named like its firm once
+                batch.append({"run_id": run_id, "list": name, "ref": ref, "body": text,
+                              "tokens": bigrams.tokens(text)})
+            conn.execute(insert(RS), batch)
+        if conn.dialect.name == "sqlite":  # one statement for the run's list (PostgreSQL's GIN index follows itself)
+            conn.execute(text_clause("INSERT INTO run_search_fts(rowid, tokens) SELECT id, tokens FROM run_search "
+                                     "WHERE run_id = :run AND list = :list"), {"run": run_id, "list": name})
         written += 1
     return written
 
@@ -584,13 +592,13 @@ def _search(conn: Connection, name: str, run_id: int, src: Source) -> Callable[[
     sqlite = conn.dialect.name == "sqlite"
 
     def hits(text: str) -> ColumnElement:
-        if sqlite and len(text) >= MIN_SEARCH:
-            phrase = '"' + text.replace('"', '""') + '"'
-            match = RS.c.id.in_(select(_FTS.c.rowid).where(literal_column("run_search_fts").op("MATCH")(phrase)))
-        elif sqlite:  # too short for trigrams: a scan of this list's texts (SQLite's LIKE ignores ASCII case)
-            match = RS.c.body.contains(text, autoescape=True)
-        else:
+        if bigrams.phrases(text) is None:  # a single character: a scan of this list's texts
             match = RS.c.body.icontains(text, autoescape=True)
+        elif sqlite:
+            match = RS.c.id.in_(select(_FTS.c.rowid).where(
+                literal_column("run_search_fts").op("MATCH")(bigrams.fts5_query(text))))
+        else:
+            match = func.to_tsvector("simple", RS.c.tokens).op("@@")(func.to_tsquery("simple", bigrams.tsquery(text)))
         return src.tiebreak.in_(select(RS.c.ref).where(RS.c.run_id == run_id, RS.c.list == name, match))
     return hits
 

@@ -279,7 +279,7 @@ class RunFirm(Base):
 
 class RunSearch(Base):
     """The searchable text of each row of a run's lists (the columns a list's ``q`` searches), so
-    the lists' text search reads an index (FTS5 trigrams on SQLite, pg_trgm on PostgreSQL: 0010)."""
+    the lists' text search reads an index of its character bigrams (FTS5 on SQLite, GIN on PostgreSQL: 0010)."""
 
     __tablename__ = "run_search"
     __table_args__ = (Index("ix_run_search_run_list", "run_id", "list"),)
@@ -288,6 +288,7 @@ class RunSearch(Base):
     list: Mapped[str] = mapped_column(String(32))
     ref: Mapped[int] = mapped_column(Integer)  # the row's id in its run table
     body: Mapped[str] = mapped_column(Text)
+    tokens: Mapped[str] = mapped_column(Text)  # the body's character bigrams (landrenew.bigrams)
 
 
 class RunUnit(Base):

@@ -13,6 +13,8 @@ if engine is None:
 with engine.begin() as connection:
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+    else:  # pysqlite runs DDL outside any transaction: open one, so a failing upgrade changes nothing
+        connection.exec_driver_sql("BEGIN")
     context.configure(connection=connection, target_metadata=Base.metadata,
                       render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():
