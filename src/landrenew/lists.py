@@ -392,8 +392,8 @@ def conditions(spec: ListSpec, src: Source, filters: Mapping[str, str | Iterable
                profile: Profile | None = None,
                search: Callable[[str], ColumnElement] | None = None) -> list[ColumnElement]:
     """The WHERE conditions of ``filters`` (see the module's doc); unknown keys or bad values raise
-    :class:`ListError`. ``search`` narrows a text search to the rows its index finds (the exact
-    test still runs on them)."""
+    :class:`ListError`. ``search`` answers a text search from the run's text index (see :func:`_search`)
+    instead of testing every row's columns."""
     out: list[ColumnElement] = []
     tag_chars = "".join(t.char for t in profile.tags.values()) if profile is not None else None
     for key, raw in (filters or {}).items():
@@ -402,8 +402,8 @@ def conditions(spec: ListSpec, src: Source, filters: Mapping[str, str | Iterable
             continue
         text = (raw if isinstance(raw, str) else " ".join(raw)).strip()
         if key == "q":
-            plain = or_(*[src.exprs[k].icontains(text, autoescape=True) for k in spec.search])
-            out.append(and_(search(text), plain) if search is not None else plain)
+            out.append(search(text) if search is not None else
+                       or_(*[src.exprs[k].icontains(text, autoescape=True) for k in spec.search]))
             continue
         base, bound = key, None
         if key.endswith(("_min", "_max")) and not any(c.key == key for c in spec.columns):
@@ -547,7 +547,7 @@ def _prepare(engine: Engine, profile: Profile, name: str, run_id: int | None,
     if districts is not None:
         where.append(src.district(set(districts)) if districts else literal(False))
     used = {k for k, v in (filters or {}).items() if _values(v)}
-    used = {u for k in used for u in (spec.search if k == "q" else (k, k[:-4]))}
+    used = {u for k in used for u in ((spec.search if search is None else ()) if k == "q" else (k, k[:-4]))}
     return spec, run, src, spec.shown(lang), where, used
 
 
@@ -585,20 +585,23 @@ def index_run_text(conn: Connection, run_id: int, year: int | None) -> int:
 
 
 def _search(conn: Connection, name: str, run_id: int, src: Source) -> Callable[[str], ColumnElement] | None:
-    """The index narrowing of list ``name``'s text search in ``run_id``, or None when the run's rows
-    are not indexed (a run made before migration 0010 and not yet warmed)."""
+    """List ``name``'s text search in ``run_id`` through its text index: the bigram index finds the
+    candidates, their stored text is tested exactly (so the list's joined tables are not read); None
+    when the run's rows are not indexed (a run made before migration 0010 and not yet warmed)."""
     if conn.scalar(select(RS.c.id).where(RS.c.run_id == run_id, RS.c.list == name).limit(1)) is None:
         return None
     sqlite = conn.dialect.name == "sqlite"
 
     def hits(text: str) -> ColumnElement:
-        if bigrams.phrases(text) is None:  # a single character: a scan of this list's texts
-            match = RS.c.body.icontains(text, autoescape=True)
+        exact = RS.c.body.icontains(text, autoescape=True)  # the searched columns' text, as the run stored it
+        if bigrams.phrases(text) is None:  # a single character: a scan of this list's texts alone
+            match = exact
         elif sqlite:
-            match = RS.c.id.in_(select(_FTS.c.rowid).where(
-                literal_column("run_search_fts").op("MATCH")(bigrams.fts5_query(text))))
+            match = and_(RS.c.id.in_(select(_FTS.c.rowid).where(
+                literal_column("run_search_fts").op("MATCH")(bigrams.fts5_query(text)))), exact)
         else:
-            match = func.to_tsvector("simple", RS.c.tokens).op("@@")(func.to_tsquery("simple", bigrams.tsquery(text)))
+            match = and_(func.to_tsvector("simple", RS.c.tokens).op("@@")(
+                func.to_tsquery("simple", bigrams.tsquery(text))), exact)
         return src.tiebreak.in_(select(RS.c.ref).where(RS.c.run_id == run_id, RS.c.list == name, match))
     return hits
 
