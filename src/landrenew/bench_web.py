@@ -151,7 +151,7 @@ def list_urls(district: str, words: list[str]) -> list[str]:
 
 
 def item_urls(keys: list[str]) -> list[str]:
-    """Single items: a parcel's explanation, OGC items, and a page of flagged parcels in a box."""
+    """Single items: a parcel's explanation, its OGC item, and a search by the end of its code."""
     out = []
     for k in keys:
         out += [f"/api/explain/parcel/{k}", f"/ogc/collections/parcels/items/{k}", f"/api/map/search?q={k[-8:]}"]
@@ -219,7 +219,18 @@ def measure(workspace: Path, views: int = 8, seed: int = 7) -> dict:
         out["ogc_bbox"] = percentiles(_run(client, bbox))
         out["cockpit"] = (cockpit_paint(base, name, password) if shutil.which(CHROMIUM)
                           else {"skipped": "no chromium"})
+    _retire(workspace, name)
     return out
+
+
+def _retire(workspace: Path, name: str) -> None:
+    """Disable the benchmark's administrator (its sessions and token end with it)."""
+    from landrenew.store import Workspace
+    from landrenew.users import set_disabled
+
+    ws = Workspace.open(workspace)
+    set_disabled(ws.engine, name)
+    ws.engine.dispose()
 
 
 def verdict(value: float, target: float) -> str:

@@ -59,6 +59,7 @@ from landrenew.store.models import (
     RunFirm,
     RunParcel,
     RunSearch,
+    RunTagHit,
     RunUnit,
 )
 
@@ -179,8 +180,11 @@ def _parcels(run_id: int, _year: int | None) -> Source:
              "area_mu": rp.c.area_mu, "tags": rp.c.tags, "space": rp.c.space, "park_name": rp.c.park_name,
              "right_holder": p.c.right_holder, "firm_name": f.c.name, "firm_uscc": rp.c.firm_uscc,
              "firm_class": rp.c.firm_class, "unit_id": rp.c.unit_id, "rule_ids": rp.c.rule_ids}
+    hits = RunTagHit.__table__
     return Source(src, exprs, rp.c.run_id == run_id, lambda ds: rp.c.district_code.in_(sorted(ds)), rp.c.id,
-                  base=rp, joined=frozenset({"right_holder", "firm_name"}))
+                  base=rp, joined=frozenset({"right_holder", "firm_name"}),
+                  filters={"tags": lambda chars: rp.c.parcel_key.in_(
+                      select(hits.c.parcel_key).where(hits.c.run_id == run_id, hits.c.tag.in_(chars)))})
 
 
 def _firms(run_id: int, year: int | None) -> Source:
@@ -416,7 +420,7 @@ def conditions(spec: ListSpec, src: Source, filters: Mapping[str, str | Iterable
                             f"column {col.key} of list {spec.name} cannot be filtered like this" +
                             (f" (use {how})" if col.filter else " (not filterable)"))
         expr = src.exprs[col.key]
-        if col.key in src.filters:
+        if col.key in src.filters and col.filter != "tags":
             out.append(src.filters[col.key](values))
         elif col.filter == "in":
             out.append(expr.in_(values))
@@ -432,9 +436,11 @@ def conditions(spec: ListSpec, src: Source, filters: Mapping[str, str | Iterable
             if tag_chars is not None and (bad := [ch for ch in chars if ch not in tag_chars]):
                 raise ListError("filter", f"未知标签 {''.join(bad)}（可选：{tag_chars}）",
                                 f"unknown tag {''.join(bad)} (one of {tag_chars})")
-            any_tag = or_(*[expr.contains(ch, autoescape=True) for ch in chars])
-            # the ids through the (run_id, tags) index: narrow index entries are scanned, not wide rows
-            out.append(src.tiebreak.in_(select(src.tiebreak).where(src.run, any_tag)))
+            if col.key in src.filters:  # a table of the run's tag hits answers exactly, by index
+                out.append(src.filters[col.key](chars))
+            else:  # the ids through the (run_id, tags) index: narrow index entries are scanned, not wide rows
+                any_tag = or_(*[expr.contains(ch, autoescape=True) for ch in chars])
+                out.append(src.tiebreak.in_(select(src.tiebreak).where(src.run, any_tag)))
         elif col.filter == "bool":
             v = values[0].lower()
             if v not in ("true", "false", "1", "0", "yes", "no"):
