@@ -18,12 +18,9 @@ from sqlalchemy import (
     Engine,
     Table,
     and_,
-    column,
     func,
-    literal_column,
     or_,
     select,
-    table,
 )
 from sqlalchemy.sql import ColumnElement
 
@@ -33,6 +30,7 @@ from landrenew.explain import NotFound, explain_firm, explain_parcel
 from landrenew.geo.area import M2_PER_MU
 from landrenew.intake.schema import BASE_LAYER_KINDS, LAYER_KINDS
 from landrenew.policy import Profile
+from landrenew.store import textindex
 from landrenew.store.models import (
     CaseParcel,
     ClearanceCase,
@@ -128,16 +126,13 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _contains(conn: Connection, t: Table, cols: tuple[str, ...], q: str) -> ColumnElement:
-    """Rows of ``t`` where one of ``cols`` contains ``q`` (case-insensitive, literally), found through
-    the text index of migration 0009: FTS5 trigrams on SQLite (queries of three characters or more),
-    pg_trgm on PostgreSQL (which serves ILIKE itself); the ILIKE also rechecks each hit."""
-    plain = or_(*[t.c[c].ilike(_like(q), escape="\\") for c in cols])
-    if conn.dialect.name != "sqlite" or len(q) < 3:
-        return plain
-    fts = table(f"{t.name}_fts", column("rowid"))
-    phrase = '"' + q.replace('"', '""') + '"'
-    return and_(t.c.id.in_(select(fts.c.rowid).where(literal_column(fts.name).op("MATCH")(phrase))), plain)
+def _contains(conn: Connection, t: Table, kind: str, cols: tuple[str, ...], q: str) -> ColumnElement:
+    """Rows of ``t`` where one of ``cols`` contains ``q`` (case-insensitive, literally), through the
+    bigram text index (``store.textindex``); a single character scans."""
+    hits = textindex.matches(conn, kind, q)
+    if hits is None:
+        return or_(*[t.c[c].ilike(_like(q), escape="\\") for c in cols])
+    return t.c.id.in_(hits)
 
 
 def _bbox(minx: Any, miny: Any, maxx: Any, maxy: Any) -> list[float] | None:
@@ -160,7 +155,7 @@ def search(engine: Engine, q: str, limit: int = SEARCH_LIMIT) -> list[dict[str, 
         rows = conn.execute(
             select(p.c.key, p.c.parcel_code, p.c.bsm, p.c.district_code, p.c.right_holder,
                    p.c.minx, p.c.miny, p.c.maxx, p.c.maxy)
-            .where(_contains(conn, p, ("parcel_code", "bsm"), q))
+            .where(_contains(conn, p, "parcel", ("parcel_code", "bsm"), q))
             .order_by((func.upper(p.c.parcel_code) == q.upper()).desc(), p.c.parcel_code, p.c.key)
             .limit(limit)).all()
         for r in rows:
@@ -170,7 +165,7 @@ def search(engine: Engine, q: str, limit: int = SEARCH_LIMIT) -> list[dict[str, 
         if room <= 0:
             return out
         latest = (select(fy.c.uscc, func.max(fy.c.year).label("year"))
-                  .where(_contains(conn, fy, ("uscc", "name"), q))
+                  .where(_contains(conn, fy, "firm", ("uscc", "name"), q))
                   .group_by(fy.c.uscc).subquery())
         firms = conn.execute(
             select(fy.c.uscc, fy.c.name, fy.c.district_code, fy.c.year)

@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine, and_, delete, insert, select
 
+from landrenew.store import textindex
 from landrenew.store.bulk import insert_frame
 from landrenew.store.models import (
     ControlFeature,
@@ -73,6 +74,8 @@ def write_batch(engine: Engine, info: BatchInfo, records: pd.DataFrame, issues: 
         kept = issues[issues["severity"] != "error"].assign(batch_id=batch_id)
         insert_frame(conn, IngestIssue.__table__, kept)
         WRITERS[info.kind](conn, batch_id, records, info)
+        if info.kind in ("parcels", "firms"):
+            textindex.refresh(conn)
     refresh_statistics(engine)
     return batch_id
 

@@ -277,6 +277,19 @@ class RunFirm(Base):
     surcharge_total_yuan: Mapped[float | None] = mapped_column(Float)
 
 
+class NameSearch(Base):
+    """The searched text of each parcel (code, BSM) and firm-year (USCC, name) with its character
+    bigrams, for the map's search (``store.textindex``; FTS5 on SQLite, GIN on PostgreSQL: 0009)."""
+
+    __tablename__ = "name_search"
+    __table_args__ = (Index("ix_name_search_kind_ref", "kind", "ref"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    tokens: Mapped[str] = mapped_column(Text)
+
+
 class RunSearch(Base):
     """The searchable text of each row of a run's lists (the columns a list's ``q`` searches), so
     the lists' text search reads an index of its character bigrams (FTS5 on SQLite, GIN on PostgreSQL: 0010)."""

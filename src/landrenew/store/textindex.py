@@ -1,0 +1,79 @@
+"""The text index of source data: parcel codes and BSM, firm USCCs and names, by character bigrams.
+
+``name_search`` holds one row per parcel and per firm-year (``kind``, ``ref`` = the row's id, its
+searched text and that text's bigrams, :mod:`landrenew.bigrams`), indexed by FTS5 on SQLite
+(``name_search_fts``, external content) and by a GIN tsvector index on PostgreSQL (migration 0009).
+:func:`refresh` brings it in line with the tables after every load (and once in the migration);
+on SQLite triggers drop the entries of deleted rows at once, as ids can be reused there.
+
+Tables and columns are named here, not taken from the models, so the migration that creates the
+index can fill it with the schema of its own time.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Connection,
+    and_,
+    column,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.sql import ColumnElement
+
+from landrenew import bigrams
+
+#: kind → (table, searched columns)
+SOURCES = {"parcel": ("parcel", ("parcel_code", "bsm")), "firm": ("firm_year", ("uscc", "name"))}
+SEPARATOR = " ¦ "
+_CHUNK = 20_000
+NS = table("name_search", column("id"), column("kind"), column("ref"), column("body"), column("tokens"))
+_FTS = table("name_search_fts", column("rowid"))
+
+
+def refresh(conn: Connection) -> int:
+    """Index the rows not indexed yet and drop the entries of rows gone; returns the rows added."""
+    sqlite = conn.dialect.name == "sqlite"
+    added = 0
+    for kind, (name, cols) in SOURCES.items():
+        t = table(name, column("id"), *(column(c) for c in cols))
+        gone = and_(NS.c.kind == kind, ~exists().where(t.c.id == NS.c.ref))
+        if sqlite:
+            conn.execute(text("INSERT INTO name_search_fts(name_search_fts, rowid, tokens) "
+                              f"SELECT 'delete', id, tokens FROM name_search WHERE kind = :kind AND NOT EXISTS "
+                              f"(SELECT 1 FROM {name} WHERE {name}.id = name_search.ref)"), {"kind": kind})
+        conn.execute(delete(NS).where(gone))
+        before = conn.scalar(select(func.coalesce(func.max(NS.c.id), 0)))
+        rows = conn.execute(select(t.c.id, *(t.c[c] for c in cols))
+                            .where(~exists().where(NS.c.kind == kind, NS.c.ref == t.c.id))).all()
+        for i in range(0, len(rows), _CHUNK):
+            batch = []
+            for ref, *parts in rows[i:i + _CHUNK]:
+                body = SEPARATOR.join(dict.fromkeys(p for p in parts if p))
+                batch.append({"kind": kind, "ref": ref, "body": body, "tokens": bigrams.tokens(body)})
+            conn.execute(insert(NS), batch)
+        if sqlite and rows:  # one statement (a trigger per row is four times slower)
+            conn.execute(text("INSERT INTO name_search_fts(rowid, tokens) SELECT id, tokens FROM name_search "
+                              "WHERE id > :before"), {"before": before})
+        added += len(rows)
+    return added
+
+
+def matches(conn: Connection, kind: str, query: str) -> ColumnElement | None:
+    """The ids of ``kind``'s rows (``parcel`` or ``firm``) whose searched text contains ``query``
+    (case-insensitive), or None when the index cannot help (a single character)."""
+    if bigrams.phrases(query) is None:
+        return None
+    exact = NS.c.body.icontains(query, autoescape=True)
+    if conn.dialect.name == "sqlite":
+        found = NS.c.id.in_(select(_FTS.c.rowid).where(
+            literal_column("name_search_fts").op("MATCH")(bigrams.fts5_query(query))))
+    else:
+        found = func.to_tsvector("simple", NS.c.tokens).op("@@")(func.to_tsquery("simple", bigrams.tsquery(query)))
+    return select(NS.c.ref).where(NS.c.kind == kind, found, exact)
