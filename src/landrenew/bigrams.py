@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 
 _RUN = re.compile(r"[^\W_]+")
+#: between the searched columns of a row in an indexed text (so no match spans two columns)
+SEPARATOR = " ¦ "
 
 
 def tokens(text: str | None) -> str:

@@ -559,8 +559,6 @@ def _prepare(engine: Engine, profile: Profile, name: str, run_id: int | None,
 
 #: rows per insert when indexing a run's text
 _INDEX_CHUNK = 20_000
-#: between the searched columns of a row in ``run_search.body`` (so no match spans two columns)
-SEPARATOR = " ¦ "
 RS = RunSearch.__table__
 _FTS = table("run_search_fts", column("rowid"))
 
@@ -579,7 +577,7 @@ def index_run_text(conn: Connection, run_id: int, year: int | None) -> int:
         for i in range(0, len(rows), _INDEX_CHUNK):
             batch = []
             for ref, *parts in rows[i:i + _INDEX_CHUNK]:
-                text = SEPARATOR.join(dict.fromkeys(p for p in parts if p))  # a holder named like its firm once
+                text = bigrams.SEPARATOR.join(dict.fromkeys(p for p in parts if p))  # a holder named like its firm once
                 batch.append({"run_id": run_id, "list": name, "ref": ref, "body": text,
                               "tokens": bigrams.tokens(text)})
             conn.execute(insert(RS), batch)

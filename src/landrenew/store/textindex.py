@@ -31,7 +31,6 @@ from landrenew import bigrams
 
 #: kind → (table, searched columns)
 SOURCES = {"parcel": ("parcel", ("parcel_code", "bsm")), "firm": ("firm_year", ("uscc", "name"))}
-SEPARATOR = " ¦ "
 _CHUNK = 20_000
 NS = table("name_search", column("id"), column("kind"), column("ref"), column("body"), column("tokens"))
 _FTS = table("name_search_fts", column("rowid"))
@@ -55,7 +54,7 @@ def refresh(conn: Connection) -> int:
         for i in range(0, len(rows), _CHUNK):
             batch = []
             for ref, *parts in rows[i:i + _CHUNK]:
-                body = SEPARATOR.join(dict.fromkeys(p for p in parts if p))
+                body = bigrams.SEPARATOR.join(dict.fromkeys(p for p in parts if p))
                 batch.append({"kind": kind, "ref": ref, "body": body, "tokens": bigrams.tokens(body)})
             conn.execute(insert(NS), batch)
         if sqlite and rows:  # one statement (a trigger per row is four times slower)
