@@ -30,16 +30,13 @@ from sqlalchemy import (
     String,
     and_,
     cast,
-    column,
     exists,
     false,
     func,
     insert,
     literal,
-    literal_column,
     or_,
     select,
-    table,
     true,
 )
 from sqlalchemy import text as text_clause
@@ -50,6 +47,7 @@ from landrenew.features import data_stamp
 from landrenew.lru import LRU
 from landrenew.outputs import SPACE_ZH
 from landrenew.policy import Profile
+from landrenew.store import textindex
 from landrenew.store.models import (
     AnalysisRun,
     ClearanceCase,
@@ -560,7 +558,6 @@ def _prepare(engine: Engine, profile: Profile, name: str, run_id: int | None,
 #: rows per insert when indexing a run's text
 _INDEX_CHUNK = 20_000
 RS = RunSearch.__table__
-_FTS = table("run_search_fts", column("rowid"))
 
 
 def index_run_text(conn: Connection, run_id: int, year: int | None) -> int:
@@ -594,18 +591,11 @@ def _search(conn: Connection, name: str, run_id: int, src: Source) -> Callable[[
     when the run's rows are not indexed (a run made before migration 0010 and not yet warmed)."""
     if conn.scalar(select(RS.c.id).where(RS.c.run_id == run_id, RS.c.list == name).limit(1)) is None:
         return None
-    sqlite = conn.dialect.name == "sqlite"
 
     def hits(text: str) -> ColumnElement:
-        exact = RS.c.body.icontains(text, autoescape=True)  # the searched columns' text, as the run stored it
-        if bigrams.phrases(text) is None:  # a single character: a scan of this list's texts alone
-            match = exact
-        elif sqlite:
-            match = and_(RS.c.id.in_(select(_FTS.c.rowid).where(
-                literal_column("run_search_fts").op("MATCH")(bigrams.fts5_query(text)))), exact)
-        else:
-            match = and_(func.to_tsvector("simple", RS.c.tokens).op("@@")(
-                func.to_tsquery("simple", bigrams.tsquery(text))), exact)
+        match = textindex.bigram_match(conn, RS, "run_search_fts", text)
+        if match is None:  # a single character: a scan of this list's texts alone
+            match = RS.c.body.icontains(text, autoescape=True)
         return src.tiebreak.in_(select(RS.c.ref).where(RS.c.run_id == run_id, RS.c.list == name, match))
     return hits
 

@@ -12,6 +12,8 @@ index can fill it with the schema of its own time.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Connection,
     and_,
@@ -33,7 +35,6 @@ from landrenew import bigrams
 SOURCES = {"parcel": ("parcel", ("parcel_code", "bsm")), "firm": ("firm_year", ("uscc", "name"))}
 _CHUNK = 20_000
 NS = table("name_search", column("id"), column("kind"), column("ref"), column("body"), column("tokens"))
-_FTS = table("name_search_fts", column("rowid"))
 
 
 def refresh(conn: Connection) -> int:
@@ -64,15 +65,22 @@ def refresh(conn: Connection) -> int:
     return added
 
 
+def bigram_match(conn: Connection, t: Any, fts: str, query: str) -> ColumnElement | None:
+    """Rows of the indexed text table ``t`` (``id``, ``body``, ``tokens``; its FTS5 table ``fts`` on
+    SQLite) whose body contains ``query`` (case-insensitive): the bigram index finds the candidates,
+    their body is tested exactly. None when the index cannot help (a single character)."""
+    if bigrams.phrases(query) is None:
+        return None
+    if conn.dialect.name == "sqlite":
+        found = t.c.id.in_(select(literal_column("rowid")).select_from(table(fts))
+                           .where(literal_column(fts).op("MATCH")(bigrams.fts5_query(query))))
+    else:
+        found = func.to_tsvector("simple", t.c.tokens).op("@@")(func.to_tsquery("simple", bigrams.tsquery(query)))
+    return and_(found, t.c.body.icontains(query, autoescape=True))
+
+
 def matches(conn: Connection, kind: str, query: str) -> ColumnElement | None:
     """The ids of ``kind``'s rows (``parcel`` or ``firm``) whose searched text contains ``query``
     (case-insensitive), or None when the index cannot help (a single character)."""
-    if bigrams.phrases(query) is None:
-        return None
-    exact = NS.c.body.icontains(query, autoescape=True)
-    if conn.dialect.name == "sqlite":
-        found = NS.c.id.in_(select(_FTS.c.rowid).where(
-            literal_column("name_search_fts").op("MATCH")(bigrams.fts5_query(query))))
-    else:
-        found = func.to_tsvector("simple", NS.c.tokens).op("@@")(func.to_tsquery("simple", bigrams.tsquery(query)))
-    return select(NS.c.ref).where(NS.c.kind == kind, found, exact)
+    match = bigram_match(conn, NS, "name_search_fts", query)
+    return None if match is None else select(NS.c.ref).where(NS.c.kind == kind, match)
