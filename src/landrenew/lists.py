@@ -33,16 +33,13 @@ from sqlalchemy import (
     exists,
     false,
     func,
-    insert,
     literal,
     or_,
     select,
     true,
 )
-from sqlalchemy import text as text_clause
 from sqlalchemy.sql import ColumnElement, FromClause
 
-from landrenew import bigrams
 from landrenew.features import data_stamp
 from landrenew.lru import LRU
 from landrenew.outputs import SPACE_ZH
@@ -555,8 +552,6 @@ def _prepare(engine: Engine, profile: Profile, name: str, run_id: int | None,
     return spec, run, src, spec.shown(lang), where, used
 
 
-#: rows per insert when indexing a run's text
-_INDEX_CHUNK = 20_000
 RS = RunSearch.__table__
 
 
@@ -571,16 +566,7 @@ def index_run_text(conn: Connection, run_id: int, year: int | None) -> int:
         src = spec.source(run_id, year)
         rows = conn.execute(select(src.tiebreak, *[cast(src.exprs[k], String) for k in spec.search])
                             .select_from(src.from_).where(src.run)).all()
-        for i in range(0, len(rows), _INDEX_CHUNK):
-            batch = []
-            for ref, *parts in rows[i:i + _INDEX_CHUNK]:
-                text = bigrams.SEPARATOR.join(dict.fromkeys(p for p in parts if p))  # a holder named like its firm once
-                batch.append({"run_id": run_id, "list": name, "ref": ref, "body": text,
-                              "tokens": bigrams.tokens(text)})
-            conn.execute(insert(RS), batch)
-        if conn.dialect.name == "sqlite":  # one statement for the run's list (PostgreSQL's GIN index follows itself)
-            conn.execute(text_clause("INSERT INTO run_search_fts(rowid, tokens) SELECT id, tokens FROM run_search "
-                                     "WHERE run_id = :run AND list = :list"), {"run": run_id, "list": name})
+        textindex.write_texts(conn, RS, "run_search_fts", rows, run_id=run_id, list=name)
         written += 1
     return written
 

@@ -12,6 +12,7 @@ index can fill it with the schema of its own time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -39,30 +40,32 @@ NS = table("name_search", column("id"), column("kind"), column("ref"), column("b
 
 def refresh(conn: Connection) -> int:
     """Index the rows not indexed yet and drop the entries of rows gone; returns the rows added."""
-    sqlite = conn.dialect.name == "sqlite"
     added = 0
     for kind, (name, cols) in SOURCES.items():
         t = table(name, column("id"), *(column(c) for c in cols))
-        gone = and_(NS.c.kind == kind, ~exists().where(t.c.id == NS.c.ref))
-        if sqlite:
-            conn.execute(text("INSERT INTO name_search_fts(name_search_fts, rowid, tokens) "
-                              f"SELECT 'delete', id, tokens FROM name_search WHERE kind = :kind AND NOT EXISTS "
-                              f"(SELECT 1 FROM {name} WHERE {name}.id = name_search.ref)"), {"kind": kind})
-        conn.execute(delete(NS).where(gone))
-        before = conn.scalar(select(func.coalesce(func.max(NS.c.id), 0)))
+        # on SQLite the trigger on name_search takes the deleted entries out of the FTS table as well
+        conn.execute(delete(NS).where(NS.c.kind == kind, ~exists().where(t.c.id == NS.c.ref)))
         rows = conn.execute(select(t.c.id, *(t.c[c] for c in cols))
                             .where(~exists().where(NS.c.kind == kind, NS.c.ref == t.c.id))).all()
-        for i in range(0, len(rows), _CHUNK):
-            batch = []
-            for ref, *parts in rows[i:i + _CHUNK]:
-                body = bigrams.SEPARATOR.join(dict.fromkeys(p for p in parts if p))
-                batch.append({"kind": kind, "ref": ref, "body": body, "tokens": bigrams.tokens(body)})
-            conn.execute(insert(NS), batch)
-        if sqlite and rows:  # one statement (a trigger per row is four times slower)
-            conn.execute(text("INSERT INTO name_search_fts(rowid, tokens) SELECT id, tokens FROM name_search "
-                              "WHERE id > :before"), {"before": before})
+        write_texts(conn, NS, "name_search_fts", rows, kind=kind)
         added += len(rows)
     return added
+
+
+def write_texts(conn: Connection, t: Any, fts: str, rows: Sequence[Sequence[Any]], **fixed: Any) -> None:
+    """Add ``rows`` (ref, *searched parts) to the indexed text table ``t`` with the ``fixed`` columns:
+    the parts joined once each as ``body``, its bigrams as ``tokens``; on SQLite into the FTS5 table
+    ``fts`` in one statement (a trigger per row is four times slower)."""
+    before = conn.scalar(select(func.coalesce(func.max(t.c.id), 0)))
+    for i in range(0, len(rows), _CHUNK):
+        batch = []
+        for ref, *parts in rows[i:i + _CHUNK]:
+            body = bigrams.SEPARATOR.join(dict.fromkeys(p for p in parts if p))  # a holder named like its firm once
+            batch.append({**fixed, "ref": ref, "body": body, "tokens": bigrams.tokens(body)})
+        conn.execute(insert(t), batch)
+    if conn.dialect.name == "sqlite" and rows:
+        conn.execute(text(f"INSERT INTO {fts}(rowid, tokens) SELECT id, tokens FROM {t.name} WHERE id > :before"),
+                     {"before": before})
 
 
 def bigram_match(conn: Connection, t: Any, fts: str, query: str) -> ColumnElement | None:
