@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import text
 
 from landrenew import lists
-from landrenew.lists import ListError, export_list, query_list
+from landrenew.lists import ListError, query_list
+from landrenew.reports.workbook import export_list
 
 KEYS = {"parcels": "parcel_key", "firms": "uscc", "recommendations": "case_id", "units": "unit_id"}
 TABLES = {"parcels": "run_parcel", "firms": "run_firm", "recommendations": "run_case", "units": "run_unit"}

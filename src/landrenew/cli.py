@@ -11,7 +11,16 @@ import pandas as pd
 import typer
 
 from landrenew.cases_cli import cases_app
-from landrenew.cli_options import DbOpt, LangOpt, ProfileOpt, WorkspaceOpt, lang_of
+from landrenew.cli_options import (
+    ActorOpt,
+    DbOpt,
+    LangOpt,
+    ProfileOpt,
+    UserOpt,
+    WorkspaceOpt,
+    actor_of,
+    lang_of,
+)
 from landrenew.codes.landuse import ydyh_name
 from landrenew.geo.area import M2_PER_MU
 from landrenew.intake.schema import KINDS, LAYER_KINDS
@@ -328,6 +337,44 @@ def targets(
         shown = wide.apply(lambda col: col.map(lambda v: format_measure(v, units[col.name])))
         print_frame(shown.reset_index().rename(columns={"scope": "district" if en else "行政区"}),
                     "By district" if en else "分区情况")
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option("--out", "-o", help="输出目录 output folder")],
+    district: Annotated[str | None, typer.Option("--district", help="只出一个行政区的报告 one district's reports")] = None,
+    run: Annotated[int | None, typer.Option("--run", help="分析批次 run id (default: the latest)")] = None,
+    formats: Annotated[str, typer.Option("--formats", help="xlsx,docx,pdf（默认全部 all）")] = "xlsx,docx,pdf",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="案件、台账、目标截至 YYYY-MM-DD (default today)")] = None,
+    appendix_rows: Annotated[int, typer.Option("--appendix-rows", help="简报附件每表行数 rows per appendix table")] = 200,
+    maps: Annotated[bool, typer.Option("--maps/--no-maps", help="简报附地图 maps in the briefing")] = True,
+    workspace: WorkspaceOpt = None, db: DbOpt = None, profile: ProfileOpt = "changzhou-2022", lang: LangOpt = "",
+    as_: ActorOpt = "", user: UserOpt = None,
+) -> None:
+    """报告 The Excel 台账, the Word briefing and the same as PDF, for the city or one district."""
+    from landrenew.actors import Forbidden
+    from landrenew.lists import ListError
+    from landrenew.reports import ReportError, make_reports
+    from landrenew.reports.fonts import FontMissing
+
+    en = lang_of(lang) == "en"
+    ws, prof = Workspace.open(workspace, db), load_profile(profile)
+    labels = {"facts": ("读取数据", "reading the store"), "xlsx": ("写台账", "writing the workbook"),
+              "briefing": ("编写简报与绘图", "composing the briefing, drawing maps"),
+              "docx": ("写 Word", "writing Word"), "pdf": ("写 PDF", "writing PDF")}
+    try:
+        with console.status("报告 reports …") as status:
+            done = make_reports(ws.engine, prof, actor_of(as_, user), out, run_id=run, district=district,
+                                lang="en" if en else "zh", formats=[f.strip() for f in formats.split(",") if f.strip()],
+                                as_of=date.fromisoformat(as_of) if as_of else None, appendix_rows=appendix_rows,
+                                maps=maps, progress=lambda s: status.update(f"{labels.get(s, (s, s))[en]} …"))
+    except (ReportError, Forbidden, ListError, FontMissing) as exc:
+        console.print(f"[red]{exc.en if en else exc.zh}[/]")
+        raise typer.Exit(1) from exc
+    for fmt, path in done.files.items():
+        console.print(f"{fmt:>5}  {path}  ({path.stat().st_size / 1024:,.0f} KB, {done.seconds[fmt]:.1f} s)")
+    console.print(("run" if en else "分析批次") + f" {done.run_id}; " + ", ".join(
+        f"{k} {v:.1f} s" for k, v in done.seconds.items()))
 
 
 @app.command()

@@ -164,13 +164,14 @@ class Job:
     step: str = ""
     percent: int = 0
     run_id: int | None = None
+    result: dict | None = None  # what a job other than an analysis made (e.g. report files)
     error: str | None = None
     started: float = field(default_factory=time.time)
     finished: float | None = None
 
     def as_dict(self) -> dict:
         return {"job_id": self.id, "state": self.state, "step": self.step, "percent": self.percent,
-                "run_id": self.run_id, "error": self.error, "user": self.user,
+                "run_id": self.run_id, "result": self.result, "error": self.error, "user": self.user,
                 "seconds": round((self.finished or time.time()) - self.started, 1)}
 
 
@@ -183,11 +184,13 @@ class Busy(RuntimeError):
 
 
 class AnalysisJobs:
-    """Analyses run one at a time in a thread; their progress stays readable after they end."""
+    """Analyses (or other long work with named ``steps``, e.g. reports) run one at a time in a
+    thread; their progress stays readable after they end."""
 
-    def __init__(self) -> None:
+    def __init__(self, steps: tuple[str, ...] = STEPS) -> None:
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
+        self.steps = steps
 
     def get(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)
@@ -195,8 +198,9 @@ class AnalysisJobs:
     def running(self) -> Job | None:
         return next((j for j in self._jobs.values() if j.state in ("queued", "running")), None)
 
-    def start(self, user: str, work: Callable[[Callable[[str], None]], int]) -> Job:
-        """Run ``work(progress)`` (returns the run id) in a thread; refuse while another runs."""
+    def start(self, user: str, work: Callable[[Callable[[str], None]], int | dict]) -> Job:
+        """Run ``work(progress)`` in a thread (it returns the run id, or a dict kept as the job's
+        result with its ``run_id``); refuse while another runs."""
         with self._lock:
             busy = self.running()
             if busy is not None:
@@ -206,13 +210,17 @@ class AnalysisJobs:
 
         def progress(step: str) -> None:
             job.state, job.step = "running", step
-            if step in STEPS:
-                job.percent = max(job.percent, round(100 * STEPS.index(step) / len(STEPS)))
+            if step in self.steps:
+                job.percent = max(job.percent, round(100 * self.steps.index(step) / len(self.steps)))
 
         def target() -> None:
             job.state = "running"
             try:
-                job.run_id = work(progress)
+                out = work(progress)
+                if isinstance(out, dict):
+                    job.result, job.run_id = out, out.get("run_id")
+                else:
+                    job.run_id = out
                 job.state, job.percent = "done", 100
             except Exception as exc:  # the run is marked failed by analyze(); the page shows why
                 job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"

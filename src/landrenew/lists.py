@@ -58,7 +58,7 @@ from landrenew.store.models import (
     RunUnit,
 )
 
-#: at most this many rows go into one exported workbook (the sheet says so when more matched)
+#: at most this many rows go into one exported sheet (the sheet says so when more matched)
 MAX_EXPORT_ROWS = 200_000
 MAX_PAGE_SIZE = 500
 FILTER_KINDS = ("in", "eq", "contains", "range", "tags", "bool")
@@ -81,7 +81,7 @@ class Column:
     en: str
     unit_zh: str = ""
     unit_en: str = ""
-    type: str = "text"  # text | int | number | bool
+    type: str = "text"  # text | int | number | percent | bool
     filter: str | None = None  # one of FILTER_KINDS
     sort: bool = False
     total: bool = False  # summed in the totals (areas, money, yields)
@@ -685,10 +685,11 @@ def iter_rows(engine: Engine, profile: Profile, name: str, run_id: int | None = 
     return run, cols, total, rows()
 
 
-# --------------------------------------------------------------------------- Excel
+# --------------------------------------------------------------------------- for exports
 
 
-def _describe_filters(spec: ListSpec, filters: Mapping[str, Any] | None, lang: str) -> str:
+def describe_filters(spec: ListSpec, filters: Mapping[str, Any] | None, lang: str) -> str:
+    """The filters in words, for the note above an exported sheet: ``面积（亩） ≥ 10；行政区=320412``."""
     parts = []
     for key, raw in (filters or {}).items():
         values = _values(raw)
@@ -699,116 +700,3 @@ def _describe_filters(spec: ListSpec, filters: Mapping[str, Any] | None, lang: s
         op = {"_min": " ≥ ", "_max": " ≤ "}.get(key[-4:], "=") if key != base else ("~" if key == "q" else "=")
         parts.append(f"{label}{op}{','.join(values)}")
     return "；".join(parts) if lang != "en" else "; ".join(parts)
-
-
-def export_list(engine: Engine, profile: Profile, name: str, target: str | Path, run_id: int | None = None,
-                filters: Mapping[str, str | Iterable[str]] | None = None, sort: str | None = None,
-                districts: set[str] | None = None, lang: str = "zh", max_rows: int = MAX_EXPORT_ROWS,
-                now: datetime | None = None) -> dict[str, Any]:
-    """Write list ``name`` (filtered and sorted like :func:`query_list`) to the workbook ``target``:
-    a cover line naming the run, its as-of date and the profile; headers with units; frozen header
-    and autofilter; number formats; a totals row for areas and money; at most ``max_rows`` rows
-    (the sheet says so when more matched). Returns {rows, total, truncated, run_id}."""
-    import xlsxwriter
-    from xlsxwriter.utility import xl_rowcol_to_cell
-
-    en = lang == "en"
-    spec = get_list(name)
-    run, cols, total, rows = iter_rows(engine, profile, name, run_id, filters, sort, districts, lang, max_rows)
-    named = names(profile)
-    indicators = [i for i in profile.evaluation.indicators] if spec.name == "firms" else []
-    headers = [c.header(lang) for c in cols] + [
-        (f"{i.name_en} score (points)" if en else f"{i.name_zh}得分（分）") for i in indicators]
-
-    wb = xlsxwriter.Workbook(str(target), {"constant_memory": True, "strings_to_numbers": False,
-                                           "strings_to_formulas": False, "strings_to_urls": False})
-    sheet = wb.add_worksheet((spec.en if en else spec.zh)[:31])
-    f_title = wb.add_format({"bold": True, "font_size": 12})
-    f_note = wb.add_format({"italic": True, "font_color": "#616E7C"})
-    f_head = wb.add_format({"bold": True, "bg_color": "#E6F4EE", "border": 1, "text_wrap": True,
-                            "valign": "vcenter"})
-    f_total_label = wb.add_format({"bold": True, "top": 1})
-    formats = {0: wb.add_format({"num_format": "#,##0"}), 1: wb.add_format({"num_format": "#,##0.0"}),
-               2: wb.add_format({"num_format": "#,##0.00"})}
-    f_int = wb.add_format({"num_format": "0"})
-    total_formats = {d: wb.add_format({"num_format": f.num_format, "bold": True, "top": 1})
-                     for d, f in formats.items()}
-
-    stamp = (now or datetime.now()).strftime("%Y-%m-%d %H:%M")
-    profile_text = f"{run.profile_id} {run.profile_version}（{profile.name_en if en else profile.name_zh}）"
-    if en:
-        cover = (f"{spec.en} — run {run.id}, as of {run.as_of.isoformat()}, profile {profile_text}; "
-                 f"exported {stamp}; {total} rows")
-    else:
-        cover = (f"{spec.zh} — 分析批次 {run.id}，基准日 {run.as_of.isoformat()}，政策 {profile_text}；"
-                 f"导出于 {stamp}；共 {total} 行")
-    sheet.write_string(0, 0, cover, f_title)
-    described = _describe_filters(spec, filters, lang)
-    notes = []
-    if described:
-        notes.append(f"Filters: {described}" if en else f"筛选条件：{described}")
-    if districts is not None:
-        ds = "、".join(sorted(districts)) if not en else ", ".join(sorted(districts))
-        notes.append(f"limited to district {ds}" if en else f"仅含行政区 {ds}")
-    truncated = total > max_rows
-    if truncated:
-        notes.append(f"only the first {max_rows} of {total} rows: narrow the filters to export the rest" if en
-                     else f"仅导出前 {max_rows} 行（共 {total} 行）：请缩小筛选范围后分批导出")
-    if notes:
-        sheet.write_string(1, 0, ("; " if en else "；").join(notes), f_note)
-    head = 2
-    sheet.set_row(head, 30)
-    for j, h in enumerate(headers):
-        sheet.write_string(head, j, h, f_head)
-    widths = [max(8, min(40, len(h) * 2)) for h in headers]
-    sheet.freeze_panes(head + 1, 0)
-
-    sums = {c.key: 0.0 for c in cols if c.total}
-    n = 0
-    for r in rows:
-        i = head + 1 + n
-        for j, c in enumerate(cols):
-            v = r[c.key]
-            if v is None or (isinstance(v, float) and not math.isfinite(v)):
-                continue
-            if c.total:
-                sums[c.key] += float(v)
-            if c.type == "bool":
-                sheet.write_string(i, j, ("yes" if v else "no") if en else ("是" if v else "否"))
-            elif c.type == "int":
-                sheet.write_number(i, j, int(v), f_int)
-            elif c.type == "number":
-                sheet.write_number(i, j, float(v), formats[min(c.digits, 2)])
-            else:
-                text = str(v)
-                if c.names and text in named.get(c.names, {}):
-                    label = named[c.names][text]["en" if en else "zh"]
-                    text = f"{text} {label}" if c.names == "district" else label
-                sheet.write_string(i, j, text)
-        if indicators:
-            detail = r.get("detail") or {}
-            for k, ind in enumerate(indicators):
-                s = detail.get(f"score_{ind.key}")
-                if isinstance(s, int | float) and math.isfinite(s):
-                    sheet.write_number(i, len(cols) + k, float(s), formats[1])
-        n += 1
-    last = head + n  # the last data row (0-based)
-    sheet.autofilter(head, 0, max(last, head), len(headers) - 1)
-    if sums:
-        t = last + 1
-        sheet.write_string(t, 0, "Total" if en else "合计", f_total_label)
-        for j, c in enumerate(cols):
-            if c.total:
-                rng = f"{xl_rowcol_to_cell(head + 1, j)}:{xl_rowcol_to_cell(max(last, head + 1), j)}"
-                sheet.write_formula(t, j, f"=SUBTOTAL(109,{rng})", total_formats[min(c.digits, 2)],
-                                    round(sums[c.key], 6))
-    for j, wdt in enumerate(widths):
-        sheet.set_column(j, j, wdt)
-    wb.close()
-    return {"rows": n, "total": total, "truncated": truncated, "run_id": run.id}
-
-
-def export_file_name(name: str, run_id: int, lang: str = "zh") -> str:
-    """The workbook's file name: ``危污乱散低地块清单_批次1.xlsx`` / ``parcels_run1.xlsx``."""
-    spec = get_list(name)
-    return f"{spec.name}_run{run_id}.xlsx" if lang == "en" else f"{spec.zh}_批次{run_id}.xlsx"

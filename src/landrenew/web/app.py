@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from landrenew.policy import load_profile
 from landrenew.store import Workspace
-from landrenew.web import api, auth, errors, intake, lists, map, ogc, operations, pages, runs, tiles
+from landrenew.web import api, auth, errors, intake, lists, map, ogc, operations, pages, reports, runs, tiles
 from landrenew.web.settings import WebSettings
 
 STATIC = Path(__file__).parent / "static"
@@ -54,7 +54,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(api.router, responses=errors.RESPONSES)
     app.include_router(pages.router)
-    for module in (lists, map, operations, runs, intake, ogc, tiles):
+    for module in (lists, map, operations, runs, intake, reports, ogc, tiles):
         app.include_router(module.router, responses=errors.RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     return app

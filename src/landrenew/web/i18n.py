@@ -11,6 +11,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "ledger": ("指标台账", "Quota ledger"),
     "runs": ("分析批次", "Runs"),
     "intake": ("数据导入", "Data intake"),
+    "reports": ("报告", "Reports"),
+    "download_reports": ("下载台账与简报", "Download ledger and briefing"),
     "sign_in": ("登录", "Sign in"),
     "sign_out": ("退出", "Sign out"),
     "user": ("用户名", "User name"),

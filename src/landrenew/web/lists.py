@@ -14,6 +14,7 @@ from starlette.background import BackgroundTask
 
 from landrenew import lists
 from landrenew.lists import ListError
+from landrenew.reports.workbook import export_file_name, export_list
 from landrenew.web.context import Context, Ctx
 from landrenew.web.render import render
 
@@ -77,7 +78,7 @@ def list_xlsx(name: str, request: Request, ctx: Ctx) -> FileResponse:
     fd, path = tempfile.mkstemp(suffix=".xlsx", prefix="landrenew-list-")
     os.close(fd)
     try:
-        out = lists.export_list(ctx.ws.engine, ctx.profile, name, path, run_id=_int(request, "run", None),
+        out = export_list(ctx.ws.engine, ctx.profile, name, path, run_id=_int(request, "run", None),
                                 filters=_filters(request), sort=request.query_params.get("sort"),
                                 districts=ctx.actor.districts(ctx.profile), lang=ctx.lang)
     except ListError as exc:
@@ -86,8 +87,8 @@ def list_xlsx(name: str, request: Request, ctx: Ctx) -> FileResponse:
     except BaseException:
         os.unlink(path)
         raise
-    file_name = lists.export_file_name(name, out["run_id"], ctx.lang)
-    ascii_name = lists.export_file_name(name, out["run_id"], "en")
+    file_name = export_file_name(name, out["run_id"], ctx.lang)
+    ascii_name = export_file_name(name, out["run_id"], "en")
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name)}"
     return FileResponse(path, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": disposition,
