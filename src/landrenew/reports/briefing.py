@@ -184,7 +184,7 @@ class Briefing:
         name = "name_en" if self.en else "name_zh"
         if f.city:
             city = t[t["scope"] == "city"]
-            rows = [[r[name], f"{r['comparator']} {self.w.measure(r['target'], r['unit'])}",
+            rows = [[r[name], self.w.goal(r["comparator"], r["target"], r["unit"]),
                      self.w.measure(r["value"], r["unit"]), pct(r["progress"]), self.w.yes_no(r["met"]),
                      self.w.measure(r["projected"], r["unit"]), self.w.yes_no(r["on_track"]),
                      r["deadline"].isoformat()] for r in city.to_dict("records")]
@@ -197,10 +197,10 @@ class Briefing:
             behind = city[city["on_track"].eq(False)]
             text = (self.t("按目前进度，以下目标预计到期不能完成：", "At the current pace these targets will be missed: ")
                     + ("、" if not self.en else ", ").join(
-                        f"{r[name]}（预测 {self.w.measure(r['projected'], r['unit'])}，目标 {r['comparator']} "
-                        f"{self.w.measure(r['target'], r['unit'])}）" if not self.en else
-                        f"{r[name]} (projected {self.w.measure(r['projected'], r['unit'])}, goal {r['comparator']} "
-                        f"{self.w.measure(r['target'], r['unit'])})" for r in behind.to_dict("records"))
+                        f"{r[name]}（预测 {self.w.measure(r['projected'], r['unit'])}，目标 "
+                        f"{self.w.goal(r['comparator'], r['target'], r['unit'])}）" if not self.en else
+                        f"{r[name]} (projected {self.w.measure(r['projected'], r['unit'])}, goal "
+                        f"{self.w.goal(r['comparator'], r['target'], r['unit'])})" for r in behind.to_dict("records"))
                     + self.t("。", ".")) if len(behind) else self.t("各项目标按目前进度均可如期完成。",
                                                                      "At the current pace every target will be met.")
             out.append(Paragraph(text))

@@ -1,14 +1,26 @@
 """A briefing as a list of blocks — headings, paragraphs, tables, figures — written once by
-:mod:`landrenew.reports.briefing` and rendered the same way to Word (:mod:`.docx`) and PDF (:mod:`.pdf`).
+:mod:`landrenew.reports.briefing` and rendered the same way to Word (:mod:`.word`) and PDF (:mod:`.pdf`).
 
 Cells are text already formatted for reading (``1,234.5``): both renderers show them as given, so
-the Word and the PDF say exactly the same thing.
+the Word and the PDF say exactly the same thing; both size a table's columns by :meth:`Table.widths`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
+
+#: tables with more columns than this are set smaller (both renderers)
+COMPACT_COLUMNS = 7
+#: a cell's left and right padding, in em
+CELL_PADDING_EM = 0.9
+#: a text column wider than this (in em) wraps its text rather than squeeze the numbers
+TEXT_COLUMN_EM = 12.0
+
+
+def text_em(text: str) -> float:
+    """The width of ``text`` in em: Chinese and full-width characters 1, others about 0.6."""
+    return sum(1.0 if ord(ch) > 0x2E7F else 0.6 for ch in max(text.split("\n"), key=len, default=""))
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,24 @@ class Table:
     def aligned(self) -> list[str]:
         """The alignment of every column (``l`` where none was given)."""
         return [*self.align, *["l"] * (len(self.columns) - len(self.align))][:len(self.columns)]
+
+    @property
+    def compact(self) -> bool:
+        """A wide table, set in a smaller size so that its numbers fit on one line."""
+        return len(self.columns) > COMPACT_COLUMNS
+
+    def widths(self) -> list[float]:
+        """Column widths as shares of the text width: by the widest cell in em (a Chinese character
+        1, a digit or letter about 0.6), the header allowed to wrap onto two lines; text columns
+        (left-aligned) wrap beyond :data:`TEXT_COLUMN_EM`, numbers never need to."""
+        sample = self.rows[:300] + self.rows[-1:]
+        weights = []
+        for i, (h, a) in enumerate(zip(self.columns, self.aligned(), strict=True)):
+            body = max((text_em(r[i]) for r in sample if i < len(r)), default=0.0)
+            if a == "l":
+                body = min(body, TEXT_COLUMN_EM)
+            weights.append(CELL_PADDING_EM + max(2.0, body, text_em(h) / 2))
+        return [w / sum(weights) for w in weights]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from landrenew.reports.facts import Facts
 
 CITY = "city"
+#: how the profile's comparators are written in a report
+COMPARATORS = {">=": "≥", "<=": "≤", "==": "=", ">": ">", "<": "<"}
 
 #: key → (zh, en)
 TEXT: dict[str, tuple[str, str]] = {
@@ -93,6 +95,10 @@ class Words:
     def measure(self, value: Any, unit: str) -> str:
         """A target value in its unit (亩 with separators, ratios as %, counts)."""
         return format_measure(value, unit)
+
+    def goal(self, comparator: str, target: Any, unit: str) -> str:
+        """A goal as it is written: ``≥ 10,000.0``."""
+        return f"{COMPARATORS.get(comparator, comparator)} {self.measure(target, unit)}"
 
     def yes_no(self, value: bool | None) -> str:
         if value is None or (isinstance(value, float) and math.isnan(value)):

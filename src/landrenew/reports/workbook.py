@@ -377,7 +377,7 @@ def _target_sheet(book: Book, profile: Profile, facts: Facts, words: Words) -> W
     t = facts.targets
     en = book.en
     rows = [{"name": r["name_en" if en else "name_zh"], "scope": district_name(profile, r["scope"], words.lang),
-             "value": words.measure(r["value"], r["unit"]), "goal": f"{r['comparator']} {words.measure(r['target'], r['unit'])}"
+             "value": words.measure(r["value"], r["unit"]), "goal": words.goal(r["comparator"], r["target"], r["unit"])
              if r["scope"] == "city" else "", "progress": r["progress"],
              "met": words.yes_no(r["met"]), "projected": words.measure(r["projected"], r["unit"]),
              "on_track": words.yes_no(r["on_track"]), "deadline": r["deadline"], "clause": r["clause"],
