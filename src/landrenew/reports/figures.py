@@ -52,6 +52,7 @@ MAP_BACKGROUND = "#f7f9fb"
 
 _PARCEL_EDGE_PT = 0.35  # an edge of the fill colour keeps sub-pixel parcels visible at city scale
 _CHUNK = 20_000  # parcels per drawn path: keeps each path (and Agg's cell buffer) moderate
+_LEGEND_PT = 8  # legend text size of the charts
 _MAX_VALUE_LABELS = 40  # more bars than this and the value labels become clutter
 
 
@@ -264,10 +265,16 @@ def _chart(title: str, width_in: float, height_in: float) -> tuple[Figure, Axes]
 
 
 def _legend(ax: Axes, n: int) -> None:
-    """The series' legend in a row above the plot, under the title (only for several series)."""
-    if n > 1:
-        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=min(n, 6), fontsize=8,
-                  frameon=False, borderaxespad=0.3, handlelength=1.4, columnspacing=1.2)
+    """The series' legend above the plot, under the title (only for several series): as many
+    columns as the figure's width holds for its longest label."""
+    if n <= 1:
+        return
+    labels = ax.get_legend_handles_labels()[1]
+    longest = max((sum(1.0 if ord(ch) > 0x2E7F else 0.6 for ch in label) for label in labels), default=1.0)
+    column_pt = _LEGEND_PT * (longest + 3.5)  # the label, its marker and the spacing
+    fits = int(ax.figure.get_figwidth() * 72 * 0.95 // column_pt)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=max(1, min(n, 6, fits)), fontsize=_LEGEND_PT,
+              frameon=False, borderaxespad=0.3, handlelength=1.4, columnspacing=1.2)
 
 
 def bar_chart(table: pd.DataFrame, *, title: str, ylabel: str,
