@@ -223,6 +223,7 @@ def test_the_pdf_says_what_the_word_file_says(made):
     reader = PdfReader(str(made.files["city"]["pdf"]))
     assert len(reader.pages) > 5 and reader.metadata.title == "常州市“危污乱散低”用地出清提升工作简报"
     body = pdf_text(made.files["city"]["pdf"])
+    assert "\ufffd" not in body and "(cid:" not in body  # every character maps back to Unicode
     flagged = int(sql(made, "SELECT COUNT(*) FROM run_parcel WHERE run_id = :run"))
     assert "一、基本情况" in body and f"标注“危污乱散低”地块{flagged:,}宗" in body
     word = re.sub(r"\s+", "", doc_text(made.files["city"]["docx"]))

@@ -212,7 +212,7 @@ def demo(
                              columns=["用户 user", "角色 role", "行政区 district", "密码 password"]),
                 "网页用户 web users — make serve, then http://127.0.0.1:8000/")
     console.print("另见 see also:  landrenew status  |  landrenew targets  |  landrenew cases list  |  "
-                  "landrenew ledger balances  |  landrenew serve")
+                  "landrenew ledger balances  |  landrenew report --out reports  |  landrenew serve")
 
 
 @app.command()

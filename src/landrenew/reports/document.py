@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+#: the page (A4) and its margins in cm, as GB/T 9704-2012 lays out government documents
+PAGE_CM = (21.0, 29.7)
+MARGINS_CM = {"top": 3.7, "bottom": 3.5, "left": 2.8, "right": 2.6}
+TEXT_WIDTH_CM = PAGE_CM[0] - MARGINS_CM["left"] - MARGINS_CM["right"]
 #: tables with more columns than this are set smaller (both renderers)
 COMPACT_COLUMNS = 7
 #: a cell's left and right padding, in em

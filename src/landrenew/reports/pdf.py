@@ -29,12 +29,21 @@ from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from .document import Document, Figure, Heading, PageBreak, Paragraph, Table
+from .document import (
+    MARGINS_CM,
+    TEXT_WIDTH_CM,
+    Document,
+    Figure,
+    Heading,
+    PageBreak,
+    Paragraph,
+    Table,
+)
 from .fonts import CjkFonts, FontFile, cjk_fonts
 
 __all__ = ["write_pdf"]
 
-_TEXT_W_CM = 21.0 - 2.8 - 2.6
+_TEXT_W_CM = TEXT_WIDTH_CM
 
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="{{ lang }}">
@@ -83,7 +92,7 @@ _TEMPLATE = """<!DOCTYPE html>
 _CSS = """
 @page {
   size: A4;
-  margin: 3.7cm 2.6cm 3.5cm 2.8cm;
+  margin: %(margins)s;
   @bottom-center { content: element(footer); vertical-align: top; padding-top: 0.6cm; }
 }
 html { font-family: %(serif)s; font-size: %(body)s; color: #000; }
@@ -245,7 +254,8 @@ def _blocks(doc: Document) -> list[dict]:
 def _html(doc: Document, fonts: _Fonts) -> str:
     """The briefing as an HTML page (autoescaped) with its print stylesheet."""
     zh = doc.lang.startswith("zh")
-    values = {"serif": fonts.serif, "sans": fonts.sans,
+    values = {"margins": " ".join(f"{MARGINS_CM[k]}cm" for k in ("top", "right", "bottom", "left")),
+              "serif": fonts.serif, "sans": fonts.sans,
               "title_font": fonts.serif if zh else fonts.sans,
               "body": "16pt" if zh else "12pt", "line": "28.95pt" if zh else "1.45",
               "indent": "2em" if zh else "0", "p_after": "0" if zh else "0.5em",

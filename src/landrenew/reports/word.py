@@ -28,13 +28,23 @@ from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Cm, Pt, Twips
 
-from .document import Document, Figure, Heading, PageBreak, Paragraph, Table
+from .document import (
+    MARGINS_CM,
+    PAGE_CM,
+    TEXT_WIDTH_CM,
+    Document,
+    Figure,
+    Heading,
+    PageBreak,
+    Paragraph,
+    Table,
+)
 
 __all__ = ["write_docx"]
 
-_PAGE_W, _PAGE_H = Cm(21.0), Cm(29.7)
-_MARGINS = {"top": Cm(3.7), "bottom": Cm(3.5), "left": Cm(2.8), "right": Cm(2.6)}
-_TEXT_W_CM = 21.0 - 2.8 - 2.6  # 15.6 cm
+_PAGE_W, _PAGE_H = Cm(PAGE_CM[0]), Cm(PAGE_CM[1])
+_MARGINS = {k: Cm(v) for k, v in MARGINS_CM.items()}
+_TEXT_W_CM = TEXT_WIDTH_CM
 _LINE = Twips(579)  # 28.95 pt: 22 lines on the 22.5 cm type area of GB/T 9704
 _ALIGN = {"l": "left", "r": "right", "c": "center"}
 _COMPACT_HALF_PT = 18  # 9 pt: wide tables (Table.compact), as in the PDF

@@ -401,7 +401,8 @@ class ClearanceCase(Base):
     """
 
     __tablename__ = "clearance_case"
-    __table_args__ = (UniqueConstraint("case_no"),)
+    __table_args__ = (UniqueConstraint("case_no"),
+                      Index("ix_clearance_case_recommendation", "run_id", "run_case_id", "id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_no: Mapped[str] = mapped_column(String(32))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("analysis_run.id", ondelete="SET NULL"), index=True)

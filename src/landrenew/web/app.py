@@ -10,7 +10,20 @@ from fastapi.staticfiles import StaticFiles
 
 from landrenew.policy import load_profile
 from landrenew.store import Workspace
-from landrenew.web import api, auth, errors, intake, lists, map, ogc, operations, pages, reports, runs, tiles
+from landrenew.web import (
+    api,
+    auth,
+    errors,
+    intake,
+    lists,
+    map,
+    ogc,
+    operations,
+    pages,
+    reports,
+    runs,
+    tiles,
+)
 from landrenew.web.settings import WebSettings
 
 STATIC = Path(__file__).parent / "static"

@@ -16,4 +16,4 @@ class WebSettings:
     session_hours: float = 8.0  # a session ends this long after sign-in
     secure_cookies: bool = False  # set behind HTTPS: cookies only over TLS
     max_upload_mb: int = 200
-    keep_uploads_days: float = 7.0  # staged uploads unused this long are removed at the next upload
+    keep_uploads_days: float = 7.0  # staged uploads and made reports this old are removed at the next one
