@@ -74,12 +74,19 @@ class Briefing:
         self.tags = list(profile.tags.values())
         self.named = names(profile)
         self.section = 0
+        self.numbers = {"table": 0, "figure": 0}
 
     def t(self, zh: str, en: str) -> str:
         return en if self.en else tight(zh)
 
     def district(self, code: str) -> str:
         return district_name(self.profile, code, self.w.lang)
+
+    def caption(self, kind: str, zh: str, en: str) -> str:
+        """The next table's or figure's caption, numbered in document order: ``表3　…`` / ``Table 3. …``."""
+        self.numbers[kind] += 1
+        k = self.numbers[kind]
+        return self.t(f"{'表' if kind == 'table' else '图'}{k}　{zh}", f"{kind.title()} {k}. {en}")
 
     def heading(self, zh: str, en: str) -> Heading:
         self.section += 1
@@ -123,7 +130,7 @@ class Briefing:
         rows = [[f"{t.char} {t.name_en if self.en else t.name_zh}", n(k), mu(a), pct(a / flagged_mu if flagged_mu else None)]
                 for t, k, a in per_tag]
         rows.append([self.t("合计（去重）", "Total (each parcel once)"), n(flagged_n), mu(flagged_mu), pct(1.0 if flagged_mu else None)])
-        out.append(Table(self.t("表1　“危污乱散低”地块", "Table 1. Tagged parcels"),
+        out.append(Table(self.caption("table", "“危污乱散低”地块", "Tagged parcels"),
                          [self.t("类别", "List"), self.t("宗数", "Parcels"), self.t("面积（亩）", "Area (mu)"),
                           self.t("占标注面积", "Share of tagged area")], rows, ["l", "r", "r", "r"], total=True))
         out += self.firm_paragraphs()
@@ -146,7 +153,7 @@ class Briefing:
         out: list[Any] = [Paragraph(text)]
         table = f.firms[classes].rename(index=self.district)
         if len(table) and rated:
-            out.append(Figure(self.t("图1　亩均评价企业分类（分区）", "Figure 1. Firms by class and district"),
+            out.append(Figure(self.caption("figure", "亩均评价企业分类（分区）", "Firms by class and district"),
                               figures.bar_chart(table, title=self.t("各区企业亩均分类", "Firm classes by district"),
                                                 ylabel=self.t("企业数（家）", "firms"),
                                                 colours={k: figures.CLASS_COLOURS.get(k, "#878787") for k in classes}),
@@ -188,7 +195,7 @@ class Briefing:
                      self.w.measure(r["value"], r["unit"]), pct(r["progress"]), self.w.yes_no(r["met"]),
                      self.w.measure(r["projected"], r["unit"]), self.w.yes_no(r["on_track"]),
                      r["deadline"].isoformat()] for r in city.to_dict("records")]
-            out.append(Table(self.t("表2　目标完成情况（全市）", "Table 2. Targets (city)"),
+            out.append(Table(self.caption("table", "目标完成情况（全市）", "Targets (city)"),
                              [self.t("目标", "Target"), self.t("目标值", "Goal"), self.t("现值", "Value"),
                               self.t("进度", "Progress"), self.t("已达标", "Met"), self.t("期末预测", "Projected"),
                               self.t("预计达标", "On track"), self.t("期限", "Deadline")], rows,
@@ -210,7 +217,7 @@ class Briefing:
             mine = t[t["scope"] == d]
             rows = [[r[name], self.w.measure(r["value"], r["unit"]), self.w.measure(r["projected"], r["unit"]),
                      r["deadline"].isoformat()] for r in mine.to_dict("records")]
-            out.append(Table(self.t(f"表2　{self.district(d)}目标相关指标", f"Table 2. Target measures, {self.district(d)}"),
+            out.append(Table(self.caption("table", f"{self.district(d)}目标相关指标", f"Target measures, {self.district(d)}"),
                              [self.t("目标", "Target"), self.t("本区现值", "District value"),
                               self.t("期末预测", "Projected"), self.t("期限", "Deadline")], rows, ["l", "r", "r", "c"],
                              note=self.t("目标为全市目标，本表为本区贡献；", "Targets are set for the whole city; "
@@ -231,7 +238,7 @@ class Briefing:
         png = figures.line_chart(wide, title=self.t("目标进度（季末）", "Progress toward the targets (quarter ends)"),
                                  ylabel=self.t("完成目标值的比例", "share of the goal"), percent=True, reference=1.0,
                                  reference_label=self.t("目标", "goal"))
-        return [Figure(self.t("图2　主要目标进度走势", "Figure 2. Progress of the main targets"), png, 15.0)]
+        return [Figure(self.caption("figure", "主要目标进度走势", "Progress of the main targets"), png, 15.0)]
 
     # ----------------------------------------------------------------- 三、各区推进情况
 
@@ -248,7 +255,7 @@ class Briefing:
         note = self.t("办结率＝办结案件面积÷处置建议面积。", "Done share = area of cases done ÷ recommended area.")
         if not f.city:
             return [self.heading("本区推进情况", "Progress in the district"),
-                    Table(self.t("表3　本区推进情况", "Table 3. Progress"), cols, rows, ["l", *["r"] * 8], note=note),
+                    Table(self.caption("table", "本区推进情况", "Progress"), cols, rows, ["l", *["r"] * 8], note=note),
                     *self.state_table()]
         rows = [[str(i + 1), *r] for i, r in enumerate(rows)]
         total = prog.sum(numeric_only=True)
@@ -259,9 +266,9 @@ class Briefing:
         tags = pd.DataFrame({f"{t.char} {t.name_en if self.en else t.name_zh}": f.flagged[f"mu_{t.char}"]
                              for t in self.tags}).rename(index=self.district)
         return [self.heading("各区推进情况", "Progress by district"),
-                Table(self.t("表3　各区推进情况（按办结率排名）", "Table 3. Districts ranked by done share"),
+                Table(self.caption("table", "各区推进情况（按办结率排名）", "Districts ranked by done share"),
                       [self.t("排名", "Rank"), *cols], rows, ["c", "l", *["r"] * 8], total=True, note=note),
-                Figure(self.t("图3　各区“危污乱散低”地块面积", "Figure 3. Tagged area by district and list"),
+                Figure(self.caption("figure", "各区“危污乱散低”地块面积", "Tagged area by district and list"),
                        figures.bar_chart(tags, title=self.t("各区标注地块面积", "Tagged area by district"),
                                          ylabel=self.t("面积（亩）", "area (mu)"),
                                          colours=figures.TAG_COLOURS[:len(self.tags)]), 15.0),
@@ -277,7 +284,7 @@ class Briefing:
               .reset_index().sort_values(["open", "cases"], ascending=[False, False]))
         rows = [[r[state], self.w.yes_no(bool(r["open"])), n(r["cases"]), mu(r["area"])] for r in by.to_dict("records")]
         rows.append([self.t("合计", "Total"), "", n(len(c)), mu(c["area_mu"].sum())])
-        return [Table(self.t("表4　案件办理状态", "Table 4. Cases by state"),
+        return [Table(self.caption("table", "案件办理状态", "Cases by state"),
                       [self.t("状态", "State"), self.t("在办", "Open"), self.t("案件（件）", "Cases"),
                        self.t("面积（亩）", "Area (mu)")], rows, ["l", "c", "r", "r"], total=True,
                       note=self.w.cases_note(self.facts))]
@@ -348,7 +355,7 @@ class Briefing:
         out: list[Any] = [self.heading("“危污乱散低”地块分布图", "Maps of the tagged parcels")]
         parcels, districts = self.map_layers()
         scopes = ([("city", None)] if f.city else []) + [(d, d) for d in f.districts]
-        for i, (label, code) in enumerate(scopes, start=1):
+        for label, code in scopes:
             ps = parcels if code is None else parcels[parcels["district_code"] == code]
             ds = districts if code is None else districts[districts["district_code"] == code]
             counts = ps["category"].value_counts()
@@ -360,7 +367,7 @@ class Briefing:
                                      legend_title=self.t("主要类别（宗数）", "First tag (parcels)"),
                                      scale_label=self.t("千米", "km"), north_label=self.t("北", "N"),
                                      metric_crs=self.profile.city.area_crs)
-            out.append(Figure(self.t(f"图{3 + i}　{name}“危污乱散低”地块分布图", f"Figure {3 + i}. {name}: tagged parcels"),
+            out.append(Figure(self.caption("figure", f"{name}“危污乱散低”地块分布图", f"{name}: tagged parcels"),
                               png, 15.0))
         out.append(Paragraph(self.t("地块按其首个类别着色（顺序：" + "、".join(t.char for t in self.tags) + "）。",
                                     "Parcels are coloured by their first tag (in the order "
@@ -376,8 +383,7 @@ class Briefing:
                                 .select_from(rp.join(p, p.c.key == rp.c.parcel_key))
                                 .where(rp.c.run_id == f.run.id, rp.c.district_code.in_(f.districts))).all()
         order = "".join(t.char for t in self.tags)
-        first = [min(tags, key=lambda ch: order.find(ch) % (len(order) + 1)) if tags else None
-                 for tags in (r.tags or "" for r in rows)]
+        first = [next((ch for ch in order if ch in (r.tags or "")), None) for r in rows]
         parcels = gpd.GeoDataFrame({"district_code": [r.district_code for r in rows], "category": first},
                                    geometry=to_shapes([r.wkb for r in rows]), crs=self.profile.city.storage_crs)
         fc = district_features(self.engine, self.profile)

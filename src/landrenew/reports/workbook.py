@@ -205,10 +205,6 @@ def export_file_name(name: str, run_id: int, lang: str = "zh") -> str:
 
 # --------------------------------------------------------------------------- the 台账
 
-def _c(key: str, zh: str, en: str, **kw: Any) -> Column:
-    return Column(key, zh, en, **kw)
-
-
 MU = {"unit_zh": "亩", "unit_en": "mu", "type": "number", "total": True, "digits": 2}
 COUNT = {"type": "int", "total": True}
 
@@ -295,23 +291,23 @@ def _summary_sheet(book: Book, profile: Profile, facts: Facts, words: Words) -> 
     """One row per district: parcels, flagged, each tag list, firm classes, recommendations, cases."""
     progress = district_progress(facts).reindex(facts.districts)
     params = profile.evaluation.classes.params
-    cols = [_c("district_code", "行政区", "District", names="district"),
-            _c("parcels", "宗地总数", "Parcels", unit_zh="宗", unit_en="parcels", **COUNT),
-            _c("area_mu", "宗地面积", "Parcel area", **MU),
-            _c("flagged", "标注地块", "Tagged parcels", unit_zh="宗", unit_en="parcels", **COUNT),
-            _c("flagged_mu", "标注面积", "Tagged area", **MU)]
+    cols = [Column("district_code", "行政区", "District", names="district"),
+            Column("parcels", "宗地总数", "Parcels", unit_zh="宗", unit_en="parcels", **COUNT),
+            Column("area_mu", "宗地面积", "Parcel area", **MU),
+            Column("flagged", "标注地块", "Tagged parcels", unit_zh="宗", unit_en="parcels", **COUNT),
+            Column("flagged_mu", "标注面积", "Tagged area", **MU)]
     for t in profile.tags.values():
-        cols += [_c(f"n_{t.char}", f"“{t.char}”地块", f"{t.char} parcels", unit_zh="宗", unit_en="parcels", **COUNT),
-                 _c(f"mu_{t.char}", f"“{t.char}”面积", f"{t.char} area", **MU)]
+        cols += [Column(f"n_{t.char}", f"“{t.char}”地块", f"{t.char} parcels", unit_zh="宗", unit_en="parcels", **COUNT),
+                 Column(f"mu_{t.char}", f"“{t.char}”面积", f"{t.char} area", **MU)]
     for k in params.cutoffs:
-        cols.append(_c(k, f"{k}类企业", f"Class {k} firms", unit_zh="家", unit_en="firms", **COUNT))
-    cols += [_c("recommended", "处置建议", "Recommendations", unit_zh="个", unit_en="cases", **COUNT),
-             _c("recommended_mu", "建议面积", "Recommended area", **MU),
-             _c("opened", "已立案", "Cases opened", unit_zh="件", unit_en="cases", **COUNT),
-             _c("open", "在办", "Open", unit_zh="件", unit_en="cases", **COUNT),
-             _c("done", "已办结", "Done", unit_zh="件", unit_en="cases", **COUNT),
-             _c("done_mu", "办结面积", "Area done", **MU),
-             _c("done_share", "办结面积占建议面积", "Done share of recommended", type="percent")]
+        cols.append(Column(k, f"{k}类企业", f"Class {k} firms", unit_zh="家", unit_en="firms", **COUNT))
+    cols += [Column("recommended", "处置建议", "Recommendations", unit_zh="个", unit_en="cases", **COUNT),
+             Column("recommended_mu", "建议面积", "Recommended area", **MU),
+             Column("opened", "已立案", "Cases opened", unit_zh="件", unit_en="cases", **COUNT),
+             Column("open", "在办", "Open", unit_zh="件", unit_en="cases", **COUNT),
+             Column("done", "已办结", "Done", unit_zh="件", unit_en="cases", **COUNT),
+             Column("done_mu", "办结面积", "Area done", **MU),
+             Column("done_share", "办结面积占建议面积", "Done share of recommended", type="percent")]
     frame = pd.concat([facts.parcels, facts.flagged.drop(columns=["flagged", "flagged_mu"]),
                        facts.firms[list(params.cutoffs)], progress], axis=1)
     rows = [{"district_code": d, **r} for d, r in zip(frame.index, frame.to_dict("records"), strict=True)]
@@ -335,20 +331,20 @@ def _case_sheets(book: Book, profile: Profile, facts: Facts, words: Words) -> li
     by = by.reset_index().sort_values(["workflow_id", "state_order"])
     rows = [{**r, "workflow": wf.get(r["workflow_id"], r["workflow_id"]), "state": r[state]}
             for r in by.to_dict("records")]
-    cols = [_c("workflow", "办理流程", "Workflow"), _c("state", "状态", "State"),
-            _c("open", "在办", "Open", type="bool"),
-            *[_c(d, district_name(profile, d), district_name(profile, d, "en"), unit_zh="件", unit_en="cases",
+    cols = [Column("workflow", "办理流程", "Workflow"), Column("state", "状态", "State"),
+            Column("open", "在办", "Open", type="bool"),
+            *[Column(d, district_name(profile, d), district_name(profile, d, "en"), unit_zh="件", unit_en="cases",
                  **COUNT) for d in facts.districts],
-            _c("cases", "合计", "All", unit_zh="件", unit_en="cases", **COUNT), _c("area_mu", "面积", "Area", **MU)]
+            Column("cases", "合计", "All", unit_zh="件", unit_en="cases", **COUNT), Column("area_mu", "面积", "Area", **MU)]
     first = book.table(words["sheet_states"], words["states_title"], cols, rows, [words.cases_note(facts)])
     opened = c[c["open"]].sort_values(["workflow_id", "state_order", "priority"], ascending=[True, True, False])
-    cols = [_c("case_no", "案件编号", "Case"), _c("district_code", "行政区", "District", names="district"),
-            _c("family", "处置类别", "Family", names="family"), _c("path", "处置路径", "Path", names="path"),
-            _c(state, "状态", "State"), _c("area_mu", "面积", "Area", **MU),
-            _c("n_parcels", "宗地数", "Parcels", type="int"), _c("tags", "标签", "Tags"),
-            _c("priority", "优先级", "Priority", unit_zh="分", unit_en="points", type="number", digits=1),
-            _c("opened_at", "立案日期", "Opened"),
-            _c("days_open", "已办天数", "Days open", unit_zh="天", unit_en="days", type="int")]
+    cols = [Column("case_no", "案件编号", "Case"), Column("district_code", "行政区", "District", names="district"),
+            Column("family", "处置类别", "Family", names="family"), Column("path", "处置路径", "Path", names="path"),
+            Column(state, "状态", "State"), Column("area_mu", "面积", "Area", **MU),
+            Column("n_parcels", "宗地数", "Parcels", type="int"), Column("tags", "标签", "Tags"),
+            Column("priority", "优先级", "Priority", unit_zh="分", unit_en="points", type="number", digits=1),
+            Column("opened_at", "立案日期", "Opened"),
+            Column("days_open", "已办天数", "Days open", unit_zh="天", unit_en="days", type="int")]
     second = book.table(words["sheet_open"], words["open_title"], cols, opened.to_dict("records"),
                         [words.cases_note(facts)])
     return [first, second]
@@ -356,16 +352,16 @@ def _case_sheets(book: Book, profile: Profile, facts: Facts, words: Words) -> li
 
 def _ledger_sheets(book: Book, facts: Facts, words: Words) -> list[Written]:
     """The quota balances of the scope's accounts, then every transfer touching them."""
-    cols = [_c("owner_name", "账户", "Account"), _c("kind_name", "指标种类", "Quota"), _c("unit", "单位", "Unit"),
-            _c("balance", "余额", "Balance", type="number", digits=2)]
+    cols = [Column("owner_name", "账户", "Account"), Column("kind_name", "指标种类", "Quota"), Column("unit", "单位", "Unit"),
+            Column("balance", "余额", "Balance", type="number", digits=2)]
     first = book.table(words["sheet_balances"], words["balances_title"], cols, facts.balances.to_dict("records"),
                        [words.ledger_note(facts)])
-    cols = [_c("seq", "序号", "No.", type="int"), _c("value_date", "记账日期", "Value date"),
-            _c("transfer_id", "流水号", "Transfer"), _c("transfer_type", "类型", "Type"),
-            _c("kind_name", "指标种类", "Quota"), _c("from_name", "转出", "From"), _c("to_name", "转入", "To"),
-            _c("amount", "数量", "Amount", type="number", digits=2), _c("unit", "单位", "Unit"),
-            _c("price_yuan_per_mu", "价格", "Price", unit_zh="元/亩", unit_en="yuan/mu", type="number", digits=0),
-            _c("reason", "事由", "Reason"), _c("actor", "经办人", "By")]
+    cols = [Column("seq", "序号", "No.", type="int"), Column("value_date", "记账日期", "Value date"),
+            Column("transfer_id", "流水号", "Transfer"), Column("transfer_type", "类型", "Type"),
+            Column("kind_name", "指标种类", "Quota"), Column("from_name", "转出", "From"), Column("to_name", "转入", "To"),
+            Column("amount", "数量", "Amount", type="number", digits=2), Column("unit", "单位", "Unit"),
+            Column("price_yuan_per_mu", "价格", "Price", unit_zh="元/亩", unit_en="yuan/mu", type="number", digits=0),
+            Column("reason", "事由", "Reason"), Column("actor", "经办人", "By")]
     rows = facts.transfers.assign(transfer_type=[words.transfer_type(t) for t in facts.transfers["transfer_type"]])
     second = book.table(words["sheet_transfers"], words["transfers_title"], cols, rows.to_dict("records"),
                         [words.ledger_note(facts)])
@@ -382,10 +378,10 @@ def _target_sheet(book: Book, profile: Profile, facts: Facts, words: Words) -> W
              "met": words.yes_no(r["met"]), "projected": words.measure(r["projected"], r["unit"]),
              "on_track": words.yes_no(r["on_track"]), "deadline": r["deadline"], "clause": r["clause"],
              "basis": r["basis_en" if en else "basis_zh"]} for r in t.to_dict("records")]
-    cols = [_c("name", "目标", "Target"), _c("scope", "范围", "Scope"), _c("value", "现值", "Value"),
-            _c("goal", "目标值", "Goal"), _c("progress", "进度", "Progress", type="percent"),
-            _c("met", "已达标", "Met"), _c("projected", "期末预测", "Projected"),
-            _c("on_track", "预计达标", "On track"), _c("deadline", "期限", "Deadline"),
-            _c("clause", "政策条款", "Clause"), _c("basis", "计算依据", "Basis")]
+    cols = [Column("name", "目标", "Target"), Column("scope", "范围", "Scope"), Column("value", "现值", "Value"),
+            Column("goal", "目标值", "Goal"), Column("progress", "进度", "Progress", type="percent"),
+            Column("met", "已达标", "Met"), Column("projected", "期末预测", "Projected"),
+            Column("on_track", "预计达标", "On track"), Column("deadline", "期限", "Deadline"),
+            Column("clause", "政策条款", "Clause"), Column("basis", "计算依据", "Basis")]
     return book.table(words["sheet_targets"], words["targets_title"], cols, rows,
                       [words.targets_note(facts)])
