@@ -6,6 +6,7 @@ from importlib.resources import files
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
 
@@ -17,6 +18,15 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the store's schema to ``revision``."""
+def schema_revision(engine: Engine) -> str | None:
+    """The store's current migration (None for an empty store)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> bool:
+    """Bring the store's schema to ``revision``; True when a store with data was upgraded (its planner
+    statistics then need refreshing: new indexes have none)."""
+    before = schema_revision(engine)
     command.upgrade(alembic_config(engine), revision)
+    return before is not None and schema_revision(engine) != before

@@ -29,7 +29,8 @@ class Workspace:
         folder.mkdir(parents=True, exist_ok=True)
         url = database_url or os.environ.get(ENV_DATABASE_URL) or f"sqlite:///{folder / 'landrenew.sqlite'}"
         ws = cls(folder, url)
-        upgrade(ws.engine)
+        if upgrade(ws.engine):
+            refresh_statistics(ws.engine)
         return ws
 
     @property

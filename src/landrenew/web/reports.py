@@ -3,6 +3,7 @@ downloaded by the user who asked (a district role gets its own district's report
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import time
 from datetime import date
@@ -115,7 +116,7 @@ def start_reports(body: ReportRequest, request: Request, ctx: Ctx) -> dict:
     jobs = _jobs(request)
 
     def work(progress) -> dict:  # noqa: ANN001
-        folder = reports_dir(ws) / f"{int(time.time())}-{actor.name}"
+        folder = reports_dir(ws) / secrets.token_hex(8)
         done = make_reports(ws.engine, profile, actor, folder, run_id=body.run, district=body.district, lang=lang,
                             formats=body.formats, as_of=body.as_of, maps=body.maps, progress=progress)
         return {"run_id": done.run_id, "files": {k: str(v) for k, v in done.files.items()},
