@@ -183,6 +183,13 @@ class Busy(RuntimeError):
         self.job = job
 
 
+def jobs_of(state: Any, name: str, steps: tuple[str, ...] = STEPS) -> AnalysisJobs:
+    """The jobs kept on ``state`` (e.g. a web app's ``app.state``) under ``name``, made on first use."""
+    if not hasattr(state, name):
+        setattr(state, name, AnalysisJobs(steps))
+    return getattr(state, name)
+
+
 class AnalysisJobs:
     """Analyses (or other long work with named ``steps``, e.g. reports) run one at a time in a
     thread; their progress stays readable after they end."""

@@ -36,6 +36,11 @@ RESPONSES: dict[int | str, dict] = {
                          (422, "invalid request or refused by the rules")]}
 
 
+def refusal(status: int, code: str, zh: str, en: str) -> HTTPException:
+    """An HTTP error in the one error shape (raised by routes)."""
+    return HTTPException(status, detail={"code": code, "zh": zh, "en": en})
+
+
 def error_body(code: str, zh: str, en: str) -> dict:
     return {"error": {"code": code, "zh": zh, "en": en}}
 

@@ -30,7 +30,11 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+def pick(table: dict[str, tuple[str, str]], en: bool) -> dict[str, str]:
+    """A page's word table (key → (zh, en)) in one language."""
+    return {k: v[1] if en else v[0] for k, v in table.items()}
+
+
 def words(lang: str) -> dict[str, str]:
-    """Every word in ``lang`` (zh or en)."""
-    i = 1 if lang == "en" else 0
-    return {k: v[i] for k, v in WORDS.items()}
+    """Every word of the frame in ``lang`` (zh or en)."""
+    return pick(WORDS, lang == "en")

@@ -12,6 +12,8 @@ from starlette.datastructures import UploadFile
 from landrenew import staging
 from landrenew.actors import Forbidden
 from landrenew.web.context import Ctx
+from landrenew.web.errors import refusal
+from landrenew.web.i18n import pick
 from landrenew.web.render import render
 
 router = APIRouter()
@@ -48,12 +50,8 @@ UPLOAD_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data
     }}}}}}
 
 
-def _words(en: bool) -> dict[str, str]:
-    return {k: v[1] if en else v[0] for k, v in WORDS.items()}
-
-
 def _refuse(exc: staging.UploadError) -> HTTPException:
-    return HTTPException(exc.status, detail={"code": exc.code, "zh": exc.zh, "en": exc.en})
+    return refusal(exc.status, exc.code, exc.zh, exc.en)
 
 
 def _may_load(ctx: Ctx) -> bool:
@@ -70,7 +68,7 @@ def _require_writer(ctx: Ctx) -> None:
 
 @router.get("/intake", response_class=HTMLResponse, include_in_schema=False)
 def intake_page(request: Request, ctx: Ctx) -> HTMLResponse:
-    return render(request, "intake.html", "intake", ctx, {"iw": _words(ctx.en), "can_load": _may_load(ctx)})
+    return render(request, "intake.html", "intake", ctx, {"iw": pick(WORDS, ctx.en), "can_load": _may_load(ctx)})
 
 
 @api.get("/kinds", summary="Source kinds: names, accepted file types, columns, template links")
@@ -106,7 +104,7 @@ async def validate(request: Request, ctx: Ctx) -> dict:
     form = await request.form(max_files=1, max_fields=10)
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
-        raise HTTPException(422, detail={"code": "invalid", "zh": "请选择要上传的文件", "en": "choose a file to upload"})
+        raise refusal(422, "invalid", "请选择要上传的文件", "choose a file to upload")
     fields = {k: (str(form.get(k)) if form.get(k) not in (None, "") else None)
               for k in ("kind", "layer_kind", "sheet", "layer", "crs", "encoding")}
     kind = fields.pop("kind") or ""
@@ -138,7 +136,7 @@ def report_file(upload_id: str, ctx: Ctx) -> FileResponse:
         raise _refuse(exc) from exc
     path = staging.report_path(ctx.ws, up)
     if not path.is_file():
-        raise HTTPException(404, detail={"code": "no_report", "zh": "没有报告", "en": "no report"})
+        raise refusal(404, "no_report", "没有报告", "no report")
     stem = up.file_name.rsplit(".", 1)[0]
     return FileResponse(path, filename=f"{stem}.report.xlsx")
 
@@ -160,10 +158,8 @@ def load(upload_id: str, body: LoadRequest, ctx: Ctx) -> dict:
                 "rows_loaded": result.rows_loaded, "report": staging.report_dict(result.report),
                 "rejected_file": result.rejected_path.name if result.rejected_path else None}
     if not result.loaded:
-        raise HTTPException(422, detail={"code": "not_loaded",
-                                         "zh": f"未导入：{result.report.count('error')} 处错误，库内数据未改变",
-                                         "en": f"nothing loaded: {result.report.count('error')} error(s); the store "
-                                               "is unchanged"})
+        raise refusal(422, "not_loaded", f"未导入：{result.report.count('error')} 处错误，库内数据未改变",
+                      f"nothing loaded: {result.report.count('error')} error(s); the store is unchanged")
     return body_out
 
 

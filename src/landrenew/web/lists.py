@@ -16,6 +16,8 @@ from landrenew import lists
 from landrenew.lists import ListError
 from landrenew.reports.workbook import export_file_name, export_list
 from landrenew.web.context import Context, Ctx
+from landrenew.web.errors import refusal
+from landrenew.web.i18n import pick
 from landrenew.web.render import render
 
 router = APIRouter()
@@ -38,14 +40,9 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _words(ctx: Context) -> dict[str, str]:
-    i = 1 if ctx.en else 0
-    return {k: v[i] for k, v in WORDS.items()}
-
-
 def _fail(exc: ListError) -> HTTPException:
     status = 404 if exc.code in ("unknown_list", "no_run") else 422
-    return HTTPException(status, detail={"code": f"list_{exc.code}", "zh": exc.zh, "en": exc.en})
+    return refusal(status, f"list_{exc.code}", exc.zh, exc.en)
 
 
 def _filters(request: Request) -> dict[str, list[str]]:
@@ -63,7 +60,7 @@ def _int(request: Request, key: str, default: int | None) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise HTTPException(422, detail={"code": "invalid", "zh": f"参数 {key} 须为整数", "en": f"{key} must be an integer"}) from None
+        raise refusal(422, "invalid", f"参数 {key} 须为整数", f"{key} must be an integer") from None
 
 
 @router.get("/api/lists", tags=["lists"], summary="The lists: names, titles, columns, what can be filtered and sorted")
@@ -127,4 +124,4 @@ def one_list_page(name: str, request: Request, ctx: Ctx) -> HTMLResponse:
 
 def _page(request: Request, ctx: Context, name: str) -> HTMLResponse:
     specs = [{"name": s.name, "title": s.en if ctx.en else s.zh} for s in lists.LISTS.values()]
-    return render(request, "lists.html", "lists", ctx, {"lw": _words(ctx), "specs": specs, "list_name": name})
+    return render(request, "lists.html", "lists", ctx, {"lw": pick(WORDS, ctx.en), "specs": specs, "list_name": name})

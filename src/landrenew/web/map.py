@@ -12,6 +12,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from landrenew import onemap
 from landrenew.explain import NotFound
 from landrenew.web.context import Ctx
+from landrenew.web.errors import refusal
+from landrenew.web.i18n import pick
 from landrenew.web.render import render
 
 router = APIRouter()
@@ -33,18 +35,14 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _words(en: bool) -> dict[str, str]:
-    return {k: v[1 if en else 0] for k, v in WORDS.items()}
-
-
 def _not_found(exc: NotFound) -> HTTPException:
     zh, _, en = str(exc).partition(" / ")
-    return HTTPException(404, detail={"code": "not_found", "zh": zh, "en": en or zh})
+    return refusal(404, "not_found", zh, en or zh)
 
 
 @router.get("/map", response_class=HTMLResponse, include_in_schema=False)
 def map_page(request: Request, ctx: Ctx) -> HTMLResponse:
-    return render(request, "map.html", "map", ctx, {"mw": _words(ctx.en)})
+    return render(request, "map.html", "map", ctx, {"mw": pick(WORDS, ctx.en)})
 
 
 @router.get("/api/map/districts", tags=["map"], summary="District boundaries (GeoJSON, lon/lat), simplified")

@@ -19,6 +19,7 @@ from shapely.geometry import mapping
 
 from landrenew import features as fs
 from landrenew.web.context import Ctx
+from landrenew.web.errors import refusal
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 
@@ -37,7 +38,7 @@ ITEM_PARAMS = {"f", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "l
 
 
 def _bad(code: str, zh: str, en: str, status: int = 400) -> HTTPException:
-    return HTTPException(status, detail={"code": code, "zh": zh, "en": en})
+    return refusal(status, code, zh, en)
 
 
 def _json(body: Any, media: str = JSON, headers: dict[str, str] | None = None) -> Response:

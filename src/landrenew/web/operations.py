@@ -20,6 +20,7 @@ from landrenew import casework, ledger
 from landrenew.actors import Forbidden
 from landrenew.cases import CaseError, add_comment, get_case, open_cases, transition
 from landrenew.web.context import Ctx
+from landrenew.web.i18n import pick
 from landrenew.web.render import render
 
 router = APIRouter()
@@ -48,11 +49,6 @@ WORDS: dict[str, tuple[str, str]] = {
     "post": ("调剂 / 使用指标", "Transfer / spend quota"),
     "back": ("返回看板", "Back to the board"),
 }
-
-
-def _words(lang: str) -> dict[str, str]:
-    i = 1 if lang == "en" else 0
-    return {k: v[i] for k, v in WORDS.items()}
 
 
 def _max_bytes(request: Request) -> int:
@@ -336,7 +332,7 @@ def ledger_verify(ctx: Ctx) -> dict:
 
 @pages.get("/cases", response_class=HTMLResponse)
 def cases_page(request: Request, ctx: Ctx) -> HTMLResponse:
-    return render(request, "cases.html", "cases", ctx, {"ow": _words(ctx.lang)})
+    return render(request, "cases.html", "cases", ctx, {"ow": pick(WORDS, ctx.en)})
 
 
 @pages.get("/cases/{case_no}", response_class=HTMLResponse)
@@ -348,13 +344,13 @@ def case_page(request: Request, ctx: Ctx, case_no: str) -> HTMLResponse:
         error, status = exc.en if ctx.en else exc.zh, 403
     except CaseError as exc:
         error, status = exc.en if ctx.en else exc.zh, 404
-    return render(request, "case.html", "cases", ctx, {"ow": _words(ctx.lang), "case_no": case_no, "error": error},
+    return render(request, "case.html", "cases", ctx, {"ow": pick(WORDS, ctx.en), "case_no": case_no, "error": error},
                   status)
 
 
 @pages.get("/ledger", response_class=HTMLResponse)
 def ledger_page(request: Request, ctx: Ctx) -> HTMLResponse:
-    return render(request, "ledger.html", "ledger", ctx, {"ow": _words(ctx.lang)})
+    return render(request, "ledger.html", "ledger", ctx, {"ow": pick(WORDS, ctx.en)})
 
 
 router.include_router(api)

@@ -12,7 +12,6 @@ from typing import Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.exceptions import HTTPException
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, Field
 
@@ -23,6 +22,8 @@ from landrenew.reports import FORMATS, ReportError, check_request, make_reports
 from landrenew.reports.fonts import FontMissing, cjk_fonts
 from landrenew.store import Workspace
 from landrenew.web.context import Ctx
+from landrenew.web.errors import refusal
+from landrenew.web.i18n import pick
 from landrenew.web.render import render
 
 router = APIRouter()
@@ -46,19 +47,8 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _words(en: bool) -> dict[str, str]:
-    return {k: v[1] if en else v[0] for k, v in WORDS.items()}
-
-
-def _error(status: int, code: str, zh: str, en: str) -> HTTPException:
-    return HTTPException(status, detail={"code": code, "zh": zh, "en": en})
-
-
 def _jobs(request: Request) -> history.AnalysisJobs:
-    state = request.app.state
-    if not hasattr(state, "report_jobs"):
-        state.report_jobs = history.AnalysisJobs(STEPS)
-    return state.report_jobs
+    return history.jobs_of(request.app.state, "report_jobs", STEPS)
 
 
 def reports_dir(ws: Workspace) -> Path:
@@ -83,7 +73,7 @@ def reports_page(request: Request, ctx: Ctx) -> HTMLResponse:
     mine = ctx.actor.districts(ctx.profile)
     districts = [d for d in ctx.profile.city.districts if d.code and (mine is None or d.code in mine)]
     return render(request, "reports.html", "reports", ctx, {
-        "rw": _words(ctx.en), "districts": districts, "city_scope": mine is None, "formats": FORMATS})
+        "rw": pick(WORDS, ctx.en), "districts": districts, "city_scope": mine is None, "formats": FORMATS})
 
 
 class ReportRequest(BaseModel):
@@ -104,14 +94,14 @@ def start_reports(body: ReportRequest, request: Request, ctx: Ctx) -> dict:
         try:
             cjk_fonts()
         except FontMissing as exc:
-            raise _error(503, "no_font", exc.zh, exc.en) from exc
+            raise refusal(503, "no_font", exc.zh, exc.en) from exc
     try:
         actor.require_district(profile, body.district)
         check_request(ws.engine, profile, body.district, body.run)
     except Forbidden as exc:
-        raise _error(403, "forbidden", exc.zh, exc.en) from exc
+        raise refusal(403, "forbidden", exc.zh, exc.en) from exc
     except (ReportError, ListError) as exc:
-        raise _error(422, "report", exc.zh, exc.en) from exc
+        raise refusal(422, "report", exc.zh, exc.en) from exc
     clean_reports(ws, request.app.state.settings.keep_uploads_days)
     jobs = _jobs(request)
 
@@ -125,7 +115,7 @@ def start_reports(body: ReportRequest, request: Request, ctx: Ctx) -> dict:
     try:
         job = jobs.start(ctx.user.name, work)
     except history.Busy as exc:
-        raise _error(409, "busy", f"另一份报告正在生成（{exc.job.user}），请稍后", f"another report is being made "
+        raise refusal(409, "busy", f"另一份报告正在生成（{exc.job.user}），请稍后", f"another report is being made "
                      f"({exc.job.user}); try again when it ends") from exc
     return _public(job)
 
@@ -143,7 +133,7 @@ def _public(job: history.Job) -> dict:
 def _own_job(request: Request, ctx: Ctx, job_id: str) -> history.Job:
     job = _jobs(request).get(job_id)
     if job is None or job.user != ctx.user.name:
-        raise _error(404, "no_job", "没有这个报告任务", "no such report job")
+        raise refusal(404, "no_job", "没有这个报告任务", "no such report job")
     return job
 
 
@@ -157,7 +147,7 @@ def report_file(job_id: str, fmt: str, request: Request, ctx: Ctx) -> FileRespon
     job = _own_job(request, ctx, job_id)
     path = Path((job.result or {}).get("files", {}).get(fmt, ""))
     if job.state != "done" or fmt not in MEDIA or not path.is_file():
-        raise _error(404, "no_file", "没有这个文件（任务未完成或文件已清理）", "no such file (the job has not finished, "
+        raise refusal(404, "no_file", "没有这个文件（任务未完成或文件已清理）", "no such file (the job has not finished, "
                      "or the file was cleaned up)")
     ascii_name = f"landrenew_run{job.run_id}.{fmt}"
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(path.name)}"

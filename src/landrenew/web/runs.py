@@ -7,7 +7,6 @@ import threading
 from datetime import date
 
 from fastapi import APIRouter, Query, Request
-from fastapi.exceptions import HTTPException
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
@@ -17,6 +16,8 @@ from landrenew.policy import ProfileError
 from landrenew.scenarios import OverrideError, whatif
 from landrenew.store.snapshot import read_snapshot
 from landrenew.web.context import Ctx
+from landrenew.web.errors import refusal
+from landrenew.web.i18n import pick
 from landrenew.web.render import render
 
 router = APIRouter()
@@ -44,19 +45,8 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _words(en: bool) -> dict[str, str]:
-    return {k: v[1] if en else v[0] for k, v in WORDS.items()}
-
-
-def _error(status: int, code: str, zh: str, en: str) -> HTTPException:
-    return HTTPException(status, detail={"code": code, "zh": zh, "en": en})
-
-
 def _jobs(request: Request) -> history.AnalysisJobs:
-    state = request.app.state
-    if not hasattr(state, "analysis_jobs"):
-        state.analysis_jobs = history.AnalysisJobs()
-    return state.analysis_jobs
+    return history.jobs_of(request.app.state, "analysis_jobs")
 
 
 def _may_analyze(ctx: Ctx) -> bool:
@@ -68,7 +58,7 @@ def _may_analyze(ctx: Ctx) -> bool:
 def runs_page(request: Request, ctx: Ctx) -> HTMLResponse:
     city_scope = ctx.actor.districts(ctx.profile) is None
     return render(request, "runs.html", "runs", ctx, {
-        "rw": _words(ctx.en), "can_analyze": _may_analyze(ctx), "city_scope": city_scope,
+        "rw": pick(WORDS, ctx.en), "can_analyze": _may_analyze(ctx), "city_scope": city_scope,
         "today": date.today().isoformat()})
 
 
@@ -82,7 +72,7 @@ def list_runs(ctx: Ctx, limit: int = Query(100, ge=1, le=1000)) -> dict:
 def job_status(job_id: str, request: Request, ctx: Ctx) -> dict:
     job = _jobs(request).get(job_id)
     if job is None:
-        raise _error(404, "no_job", "没有这个分析任务", "no such analysis job")
+        raise refusal(404, "no_job", "没有这个分析任务", "no such analysis job")
     return job.as_dict()
 
 
@@ -90,7 +80,7 @@ def job_status(job_id: str, request: Request, ctx: Ctx) -> dict:
 def get_run(run_id: int, ctx: Ctx) -> dict:
     run = history.run_detail(ctx.ws.engine, run_id)
     if run is None:
-        raise _error(404, "no_run", f"没有分析批次 {run_id}", f"no run {run_id}")
+        raise refusal(404, "no_run", f"没有分析批次 {run_id}", f"no run {run_id}")
     return run
 
 
@@ -101,7 +91,7 @@ def diff(a: int, b: int, ctx: Ctx) -> dict:
     try:
         c = diff_runs(ctx.ws.engine, a, b)
     except LookupError as exc:
-        raise _error(404, "no_run", str(exc), str(exc)) from exc
+        raise refusal(404, "no_run", str(exc), str(exc)) from exc
     return {"a": a, "b": b, **history.comparison_dict(c)}
 
 
@@ -128,7 +118,7 @@ def start_run(body: AnalyzeRequest, request: Request, ctx: Ctx) -> dict:
     try:
         job = _jobs(request).start(user, work)
     except history.Busy as exc:
-        raise _error(409, "busy", f"另一项分析正在运行（{exc.job.user}），请稍后", f"another analysis is running "
+        raise refusal(409, "busy", f"另一项分析正在运行（{exc.job.user}），请稍后", f"another analysis is running "
                      f"({exc.job.user}); try again when it ends") from exc
     return job.as_dict()
 
@@ -153,15 +143,15 @@ _whatif_lock = threading.Lock()
 def run_whatif(body: WhatIfRequest, ctx: Ctx) -> dict:
     history.require_city_scope(ctx.actor, ctx.profile, "进行全市情景推演", "run a city-wide what-if")
     if not _whatif_lock.acquire(blocking=False):
-        raise _error(409, "busy", "另一项情景推演正在计算，请稍后", "another what-if is being computed; try again shortly")
+        raise refusal(409, "busy", "另一项情景推演正在计算，请稍后", "another what-if is being computed; try again shortly")
     try:
         as_of = body.as_of or history.latest_as_of(ctx.ws.engine) or date.today()
         snapshot = read_snapshot(ctx.ws.engine, ctx.ws.cache_dir)
         w = whatif(snapshot, ctx.profile, body.set, as_of, body.year)
     except OverrideError as exc:
-        raise _error(422, "override", str(exc), str(exc)) from exc
+        raise refusal(422, "override", str(exc), str(exc)) from exc
     except ProfileError as exc:
-        raise _error(422, "profile", "改后的政策配置无效：" + "；".join(f"{i.path}: {i.zh}" for i in exc.issues),
+        raise refusal(422, "profile", "改后的政策配置无效：" + "；".join(f"{i.path}: {i.zh}" for i in exc.issues),
                      "the changed profile is invalid: " + "; ".join(f"{i.path}: {i.en}" for i in exc.issues)) from exc
     finally:
         _whatif_lock.release()
