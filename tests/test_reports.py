@@ -250,8 +250,9 @@ def test_a_district_role_gets_its_own_district_and_may_not_ask_for_another(web_c
         make_reports(web_city.ws.engine, profile, officer, tmp_path, district="320411", formats=["xlsx"])
     with pytest.raises(ReportError):
         make_reports(web_city.ws.engine, profile, Actor("a", "city_admin"), tmp_path, district="999999")
-    with pytest.raises(ReportError):
-        make_reports(web_city.ws.engine, profile, Actor("a", "city_admin"), tmp_path, formats=["odt"])
+    for formats in (["odt"], []):
+        with pytest.raises(ReportError, match="unknown format"):
+            make_reports(web_city.ws.engine, profile, Actor("a", "city_admin"), tmp_path, formats=formats)
 
 
 def test_the_report_command_writes_the_files_and_refuses_clearly(web_city, tmp_path):

@@ -65,9 +65,10 @@ def make_reports(engine: Engine, profile: Profile, actor: Actor, out: Path, *, r
     """Write the reports of run ``run_id`` (default: the latest) for ``district`` (default: the city;
     a district role: its own district) into the folder ``out``; ``formats`` of :data:`FORMATS`."""
     formats = list(dict.fromkeys(formats))
-    if bad := [f for f in formats if f not in FORMATS]:
-        raise ReportError(f"未知格式 {', '.join(bad)}（可选：{', '.join(FORMATS)}）",
-                          f"unknown format {', '.join(bad)} (one of {', '.join(FORMATS)})")
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ReportError(f"未知格式 {', '.join(bad) or '（无）'}（可选：{', '.join(FORMATS)}）",
+                          f"unknown format {', '.join(bad) or '(none)'} (one of {', '.join(FORMATS)})")
     check_request(engine, profile, district, run_id)
     mine = actor.districts(profile)
     if mine is not None:
@@ -83,6 +84,7 @@ def make_reports(engine: Engine, profile: Profile, actor: Actor, out: Path, *, r
     done.run_id, done.seconds["facts"] = facts.run.id, time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
     stem = file_stem(profile, facts.run.id, district, words.lang, facts.generated.date())
+    # the writers are imported when asked for: matplotlib and WeasyPrint take a second to import
     if "xlsx" in formats:
         from landrenew.reports.workbook import write_workbook
 

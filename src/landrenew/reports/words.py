@@ -64,13 +64,12 @@ class Words:
         zh, en = TEXT[key]
         return en if self.en else zh
 
-    def scope_name(self, profile: Profile, facts: Facts) -> str:
-        """``常州市（全市）`` or the district's name."""
+    def scope_name(self, facts: Facts) -> str:
+        """``常州市（全市）`` / ``Changzhou (whole city)``, or the district's name."""
         if facts.city:
-            return f"{district_name(profile, CITY, self.lang)} ({self['city']})" if self.en else \
-                f"{district_name(profile, CITY)}（{self['city']}）"
-        return "、".join(district_name(profile, d, self.lang) for d in facts.districts) if not self.en else \
-            ", ".join(district_name(profile, d, "en") for d in facts.districts)
+            city = district_name(self.profile, CITY, self.lang)
+            return f"{city} ({self['city']})" if self.en else f"{city}（{self['city']}）"
+        return (", " if self.en else "、").join(district_name(self.profile, d, self.lang) for d in facts.districts)
 
     def run_note(self, facts: Facts) -> str:
         r = facts.run

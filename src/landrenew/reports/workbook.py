@@ -247,7 +247,7 @@ def _cover(book: Book, ws: Any, profile: Profile, facts: Facts, words: Words, sh
     ws.set_column(1, 1, 60)
     ws.set_column(2, 6, 14)
     ws.write_string(0, 0, words["title"], book.wb.add_format({"bold": True, "font_size": 16}))
-    rows = [(words["scope"], words.scope_name(profile, facts)),
+    rows = [(words["scope"], words.scope_name(facts)),
             (words["run"], f"{run.id}（{prov.get('note') or ''}）" if prov.get("note") else str(run.id)),
             (words["as_of"], run.as_of.isoformat()), (words["eval_year"], str(run.year or "")),
             (words["ops_as_of"], facts.as_of.isoformat()),
@@ -311,7 +311,7 @@ def _summary_sheet(book: Book, profile: Profile, facts: Facts, words: Words) -> 
     frame = pd.concat([facts.parcels, facts.flagged.drop(columns=["flagged", "flagged_mu"]),
                        facts.firms[list(params.cutoffs)], progress], axis=1)
     rows = [{"district_code": d, **r} for d, r in zip(frame.index, frame.to_dict("records"), strict=True)]
-    title = words["summary_title"] + f" — {words.scope_name(profile, facts)}"
+    title = words["summary_title"] + f" — {words.scope_name(facts)}"
     return book.table(words["sheet_summary"], title, cols, rows,
                       [words.run_note(facts)], total=len(rows))
 
