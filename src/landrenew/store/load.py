@@ -19,7 +19,7 @@ import shapely
 from sqlalchemy import Connection, Engine, and_, delete, insert, select
 
 from landrenew.store import textindex
-from landrenew.store.bulk import insert_frame
+from landrenew.store.bulk import delete_in, insert_frame
 from landrenew.store.models import (
     ControlFeature,
     DistrictYear,
@@ -112,8 +112,7 @@ def _chunks(values: list, size: int = 900) -> Iterator[list]:
 def _write_parcels(conn: Connection, batch_id: int, records: pd.DataFrame, info: BatchInfo) -> None:
     table = Parcel.__table__
     keys = records["parcel_code"].fillna("BSM:" + records["bsm"].astype("string"))
-    for chunk in _chunks(keys.tolist()):
-        conn.execute(delete(table).where(table.c.key.in_(chunk)))
+    delete_in(conn, table, "key", keys.tolist())
     cols = [c.name for c in table.columns if c.name in records.columns and c.name != "geom"]
     df = pd.concat([pd.DataFrame(records[cols]), _geometry_columns(records, conn.dialect.name)], axis=1)
     df = df.loc[:, ~df.columns.duplicated()].assign(key=keys.to_numpy(), batch_id=batch_id)
@@ -131,9 +130,8 @@ def _write_layer(conn: Connection, batch_id: int, records: pd.DataFrame, info: B
 def _write_firms(conn: Connection, batch_id: int, records: pd.DataFrame, info: BatchInfo) -> None:
     firm, link = FirmYear.__table__, FirmParcel.__table__
     for year, usccs in records.groupby(records["year"].astype(int))["uscc"]:
-        for chunk in _chunks(usccs.tolist()):
-            for t in (firm, link):
-                conn.execute(delete(t).where(t.c.year == year, t.c.uscc.in_(chunk)))
+        for t in (firm, link):
+            delete_in(conn, t, "uscc", usccs.tolist(), t.c.year == year)
     cols = [c.name for c in firm.columns if c.name in records.columns]
     insert_frame(conn, firm, records[cols].assign(batch_id=batch_id))
     links = records[["uscc", "year", "parcel_codes"]].dropna(subset=["parcel_codes"])
@@ -145,8 +143,7 @@ def _write_evidence(conn: Connection, batch_id: int, records: pd.DataFrame, info
     table = Evidence.__table__
     rid, when, category = EVIDENCE_FIELDS[info.kind]
     ids = records[rid].astype(str).tolist()
-    for chunk in _chunks(ids):
-        conn.execute(delete(table).where(table.c.kind == info.kind, table.c.record_id.in_(chunk)))
+    delete_in(conn, table, "record_id", ids, table.c.kind == info.kind)
     common = {"uscc", "parcel_code", "district_code", "status", "area_m2"}
     attr_cols = [c for c in records.columns if c not in common | {rid, when, category, "geometry"}]
     attrs = pd.DataFrame(records[attr_cols])
@@ -168,8 +165,7 @@ def _write_evidence(conn: Connection, batch_id: int, records: pd.DataFrame, info
 def _write_supply(conn: Connection, batch_id: int, records: pd.DataFrame, info: BatchInfo) -> None:
     """Land-supply records, replacing earlier ones with the same 电子监管号."""
     table = LandSupply.__table__
-    for chunk in _chunks(records["record_id"].astype(str).tolist()):
-        conn.execute(delete(table).where(table.c.record_id.in_(chunk)))
+    delete_in(conn, table, "record_id", records["record_id"].astype(str).tolist())
     cols = [c.name for c in table.columns if c.name in records.columns]
     insert_frame(conn, table, pd.DataFrame(records[cols]).assign(batch_id=batch_id))
 
@@ -208,8 +204,7 @@ def _write_statistics(conn: Connection, batch_id: int, records: pd.DataFrame, in
     table = DistrictYear.__table__
     merged = merge_statistics(records, stored_statistics(conn, records))
     for year, districts in merged.groupby("year")["district_code"]:
-        for chunk in _chunks(districts.astype(str).tolist()):
-            conn.execute(delete(table).where(table.c.year == int(year), table.c.district_code.in_(chunk)))
+        delete_in(conn, table, "district_code", districts.astype(str).tolist(), table.c.year == int(year))
     insert_frame(conn, table, merged.assign(batch_id=batch_id))
 
 
