@@ -17,7 +17,7 @@ from landrenew.lists import index_run_text
 from landrenew.outputs import write_outputs
 from landrenew.policy import Profile
 from landrenew.store import Workspace
-from landrenew.store.bulk import insert_frame
+from landrenew.store.bulk import bulk_writing, insert_frame
 from landrenew.store.load import current_user
 from landrenew.store.models import AnalysisRun, RunCase, RunFirm, RunParcel, RunTagHit, RunUnit
 from landrenew.store.snapshot import read_snapshot
@@ -57,7 +57,7 @@ def analyze(ws: Workspace, profile: Profile, as_of: date | None = None, year: in
         result = run_pipeline(snapshot, profile, as_of, year, progress)
         progress("store")
         t = time.perf_counter()
-        with ws.engine.begin() as conn:
+        with ws.engine.begin() as conn, bulk_writing(conn):
             _store_results(conn, run_id, snapshot.parcels, result)
             index_run_text(conn, run_id, result.year)
             timings = {"snapshot": read_s, **result.timings, "store": time.perf_counter() - t}

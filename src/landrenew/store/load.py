@@ -19,7 +19,7 @@ import shapely
 from sqlalchemy import Connection, Engine, and_, delete, insert, select
 
 from landrenew.store import textindex
-from landrenew.store.bulk import delete_in, insert_frame
+from landrenew.store.bulk import bulk_writing, delete_in, insert_frame
 from landrenew.store.models import (
     ControlFeature,
     DistrictYear,
@@ -61,7 +61,7 @@ class BatchInfo:
 
 def write_batch(engine: Engine, info: BatchInfo, records: pd.DataFrame, issues: pd.DataFrame) -> int:
     """Store ``records`` (canonical columns) and the non-error ``issues``; return the batch id."""
-    with engine.begin() as conn:
+    with engine.begin() as conn, bulk_writing(conn):
         batch_id = conn.execute(insert(IngestBatch.__table__).returning(IngestBatch.__table__.c.id), [{
             "kind": info.kind, "layer_kind": info.layer_kind, "file_name": info.file_name,
             "file_sha256": info.file_sha256, "sheet": info.sheet, "source_crs": info.source_crs,
