@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from landrenew import bench_reports, bench_web
+from landrenew import bench_ingest, bench_reports, bench_web
 
 #: the demo at default size must finish within this many seconds (issue #2)
 DEMO_TARGET_S = 60.0
@@ -60,14 +60,19 @@ def measure(n_parcels: int, seed: int) -> dict:
         verify_s = time.perf_counter() - t
         ws.engine.dispose()
         web = bench_web.measure(Path(tmp) / "ws")
-        reports = json.loads(subprocess.run(  # its own process: its own peak memory
-            [sys.executable, "-m", "landrenew.bench_reports", str(Path(tmp) / "ws"), "--parcels", str(n_parcels)],
-            check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        reports = _child("landrenew.bench_reports", str(Path(tmp) / "ws"), "--parcels", str(n_parcels))
+        ingest = _child("landrenew.bench_ingest", str(Path(tmp) / "ws"))
     return {"parcels": n_parcels, "total": total, **run.timings, "rows": rows, "failed": len(run.failed),
             "analysis": analysis, "steps": result.timings, "firms": len(result.evaluation),
             "ops": {"cases": ops.opened, "moves": ops.moves, "comments": ops.comments, "seconds": ops.seconds,
                     "targets": targets_s, "verify": verify_s},
-            "web": web, "reports": reports, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "web": web, "reports": reports, "ingest": ingest, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _child(module: str, *args: str) -> dict:
+    """Run a benchmark module in its own process (its own peak memory); its last line of JSON."""
+    out = subprocess.run([sys.executable, "-m", module, *args], check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def _row(m: dict) -> str:
@@ -152,6 +157,7 @@ def main() -> None:
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
         *(_operations_row(m) for m in results),
         "",
+        *bench_ingest.section([(m["parcels"], m["ingest"]) for m in results]),
         *bench_web.section([(m["parcels"], m["web"]) for m in results]),
         *bench_reports.section([(m["parcels"], m["reports"]) for m in results]),
         f"Reproduce: `make bench` (or `python -m landrenew.bench --sizes {','.join(str(m['parcels']) for m in results)}`).",
