@@ -443,3 +443,17 @@ def test_firms_naming_parcels_not_in_the_store_load_with_a_warning(ws, profile, 
     assert result.loaded and result.report.ok
     warned = result.report.frame().query("code == 'unknown_reference'")
     assert warned["row"].tolist() == [4]  # the third firm's parcel was never loaded
+
+
+def test_a_geopackage_with_typed_dates_and_empty_numbers_loads_them_as_given(ws, profile, tmp_path):
+    """GeoPackages are read through Arrow: real DATE fields and empty REAL cells come through as such."""
+    frame = parcel_frame(4)
+    frame["供地日期"] = pd.to_datetime(["2020-01-02", None, "2021-03-04", "2023-07-08"])
+    frame["建筑面积"] = [1200.5, np.nan, 0.0, 80.0]
+    path = tmp_path / "typed.gpkg"
+    frame.to_file(path, layer="宗地")
+    assert load_file(ws, profile, "parcels", path).rows_loaded == 4
+    with ws.engine.connect() as conn:
+        rows = conn.execute(text("SELECT supply_date, floor_area_m2 FROM parcel ORDER BY key")).all()
+    assert [str(r[0])[:10] if r[0] else None for r in rows] == ["2020-01-02", None, "2021-03-04", "2023-07-08"]
+    assert [r[1] for r in rows] == [1200.5, None, 0.0, 80.0]
