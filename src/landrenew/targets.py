@@ -296,6 +296,13 @@ def _met(value: float | None, comparator: str, target: float) -> bool | None:
     return bool(_OPS[comparator](round(value, 9), target))
 
 
+def quarter_ends(profile: Profile, end: date, start: date | None = None) -> list[date]:
+    """The quarter ends from ``start`` (default: the start of the policy's year, ``source.date``) to
+    ``end``; ``[end]`` when there is none — the dates a target trend is shown at."""
+    start = start or date(int(str(profile.source.date)[:4]), 1, 1)
+    return [d.date() for d in pd.date_range(start, end, freq="QE")] or [end]
+
+
 def target_trend(engine: Engine, profile: Profile, dates: list[date]) -> pd.DataFrame:
     """The city's value of every goal at each of ``dates`` (facts read once): date, target_id, value."""
     facts = read_facts(engine, profile, max(dates))

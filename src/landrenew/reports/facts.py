@@ -27,7 +27,7 @@ from landrenew.store.models import (
     RunFirm,
     RunParcel,
 )
-from landrenew.targets import target_table, target_trend
+from landrenew.targets import quarter_ends, target_table, target_trend
 
 #: the yields of recommendations summed per district (columns of run_case)
 YIELDS = ("vacated_mu", "cultivated_mu", "paddy_mu", "grain_kg", "construction_quota_mu", "stock_linkage_mu")
@@ -110,9 +110,7 @@ def read_facts(engine: Engine, profile: Profile, run_id: int | None = None, dist
     targets = target_table(engine, profile, as_of, None if districts is None else set(scope))
     trend = pd.DataFrame(columns=["date", "target_id", "value"])
     if districts is None:
-        start = date(int(str(profile.source.date)[:4]), 1, 1)
-        dates = [d.date() for d in pd.date_range(start, as_of, freq="QE")] or [as_of]
-        trend = target_trend(engine, profile, dates)
+        trend = target_trend(engine, profile, quarter_ends(profile, as_of))
     return Facts(run, prov, scope, districts is None, as_of, now or datetime.now(),
                  _by_district(parcels, scope), _by_district(flagged, scope), _classes(firms, scope, profile),
                  recs, _cases(cases, profile, as_of), balances, transfers, targets, trend, batches)

@@ -15,7 +15,7 @@ from landrenew.features import data_stamp
 from landrenew.lru import LRU
 from landrenew.policy import Profile
 from landrenew.store.summary import run_overview
-from landrenew.targets import target_table, target_trend
+from landrenew.targets import quarter_ends, target_table, target_trend
 from landrenew.web.context import Ctx
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -64,12 +64,10 @@ def targets_view(engine: Engine, profile: Profile, as_of: date | None = None, di
 def trend_view(engine: Engine, profile: Profile, start: date | None = None, end: date | None = None) -> dict:
     """The city's value of every target at quarter ends, from the start of the policy's year
     (``source.date``) unless ``start`` is given, to ``end`` (today)."""
-    start = start or date(int(str(profile.source.date)[:4]), 1, 1)
     end = end or date.today()
 
     def compute() -> dict:
-        dates = [d.date() for d in pd.date_range(start, end, freq="QE")] or [end]
-        return {"rows": records(target_trend(engine, profile, dates))}
+        return {"rows": records(target_trend(engine, profile, quarter_ends(profile, end, start)))}
     return _cached(engine, ("trend", profile.digest(), start, end), compute)
 
 

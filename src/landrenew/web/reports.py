@@ -42,8 +42,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "scope": ("范围", "Scope"), "city": ("全市", "Whole city"), "language": ("语言", "Language"),
     "formats": ("文件", "Files"), "xlsx": ("台账 Excel", "Ledger (Excel)"), "docx": ("简报 Word", "Briefing (Word)"),
     "pdf": ("简报 PDF", "Briefing (PDF)"), "run": ("分析批次", "Run"), "latest": ("最新", "latest"),
-    "maps": ("附地图", "with maps"), "make": ("生成报告", "Make the reports"), "download": ("下载", "Download"),
-    "working": ("生成中…", "Working…"),
+    "maps": ("附地图", "with maps"), "make": ("生成报告", "Make the reports"),
 }
 
 
