@@ -18,8 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import ORIGIN_4549
+from landrenew.analysis.overlay import connected_components as components
 from landrenew.analysis.tags import summarize_tags, tag_parcels
-from landrenew.analysis.units import UNIT_COLUMNS, components, group_units, unit_geometries
+from landrenew.analysis.units import UNIT_COLUMNS, group_units, unit_geometries
 from landrenew.codes.parcel_code import make_parcel_code
 from landrenew.geo.area import M2_PER_MU
 

@@ -353,10 +353,19 @@ def patches(
     order of each patch's first member), ``patch_area_mu`` (Float64, sum of members' 亩) and
     ``patch_size`` (Int64), NA for non-members and members without geometry.
     """
-    n = len(geoms)
     idx = np.flatnonzero(member & ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
-    root = within_components(geoms[idx], gap_m)
-    is_root = root == np.arange(len(root))  # each patch's root is its first member
+    return patch_labels(len(geoms), idx, within_components(geoms[idx], gap_m), area_mu)
+
+
+def patch_labels(
+    n: int, idx: NDArray[np.intp], root: NDArray[np.intp], area_mu: NDArray[np.float64]
+) -> tuple[pd.api.extensions.ExtensionArray, ...]:
+    """``patch_id``, ``patch_area_mu``, ``patch_size`` of :func:`patches` for ``n`` parcels, given
+    the members' positions ``idx`` (ascending) and each member's root, the position in ``idx``
+    of its patch's first member (as :func:`within_components` and :func:`connected_components`
+    give it). A cluster run computes the roots over partitions and labels them here.
+    """
+    is_root = root == np.arange(len(root))
     label = (np.cumsum(is_root) - 1)[root]
     size = np.bincount(label)
     total = np.bincount(label, weights=area_mu[idx])

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from landrenew.analysis.overlay import connected_components
 from landrenew.policy.schema import Profile
 
 #: columns of the unit table (then one ``n_<tag key>`` count per tag, then geometry)
@@ -40,31 +41,6 @@ def _solo(tagged: pd.DataFrame, profile: Profile) -> np.ndarray:
         return np.zeros(len(tagged), dtype=bool)
     hits = tagged["rule_ids"].fillna("").astype(str).reset_index(drop=True).str.split(";").explode()
     return hits.isin(exclude).groupby(level=0).any().reindex(range(len(tagged)), fill_value=False).to_numpy(bool)
-
-
-def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Connected components of ``n`` nodes with edges (a[i], b[i]), vectorised union-find.
-
-    Returns, per node, the smallest node of its component (so labels are stable).
-    Roots are hooked onto the smaller root of every edge, then paths are fully
-    compressed by pointer jumping, until no edge joins two roots.
-    """
-    parent = np.arange(n, dtype=np.int64)
-    a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
-    while len(a):
-        ra, rb = parent[a], parent[b]
-        live = ra != rb
-        if not live.any():
-            break
-        a, b, ra, rb = a[live], b[live], ra[live], rb[live]
-        np.minimum.at(parent, np.maximum(ra, rb), np.minimum(ra, rb))
-        while True:
-            up = parent[parent]
-            if np.array_equal(up, parent):
-                break
-            parent = up
-    return parent
 
 
 def group_units(
@@ -92,17 +68,23 @@ def group_units(
     see :func:`unit_geometries`).
     """
     gap, least, _ = unit_params(profile, max_gap_m, min_unit_mu)
+    pos, a, b = unit_links(parcels, overlay, tagged, profile, gap)
+    return unit_table(parcels, overlay, tagged, profile, pos, connected_components(len(pos), a, b), least,
+                      geometry=geometry)
+
+
+def unit_links(parcels: gpd.GeoDataFrame, overlay: pd.DataFrame, tagged: pd.DataFrame, profile: Profile,
+               gap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The flagged parcels' positions ``pos`` and the links (a[i], b[i]) between them (positions in
+    ``pos``, a < b) that may join one unit: within ``gap`` m in the area CRS, neither decided on its
+    own (``exclude_rules``), equal in every ``same`` column."""
     n = len(parcels)
     if len(tagged) != n or len(overlay) != n:
         raise ValueError("tagged and overlay must have one row per parcel, in the parcels' order")
     flagged = pd.to_numeric(tagged["n_hits"], errors="coerce").fillna(0).to_numpy() > 0
     pos = np.flatnonzero(flagged)
-    m = len(pos)
-    area = pd.to_numeric(overlay["area_mu"], errors="coerce").fillna(0.0).to_numpy(float)[pos]
-
-    # components of flagged parcels within the gap (planar distance in the area CRS)
     geoms = parcels.geometry.iloc[pos]
-    planar = geoms.to_crs(profile.city.area_crs).values if m else geoms.values
+    planar = geoms.to_crs(profile.city.area_crs).values if len(pos) else geoms.values
     tree = shapely.STRtree(np.asarray(planar, dtype=object))
     a, b = tree.query(np.asarray(planar, dtype=object), predicate="dwithin", distance=gap)
     keep = a < b
@@ -113,7 +95,18 @@ def group_units(
         if col in source.columns:
             v = source[col].astype("string").fillna("").to_numpy(object)[pos]
             keep &= v[a] == v[b]
-    root = components(m, a[keep], b[keep])
+    return pos, a[keep], b[keep]
+
+
+def unit_table(parcels: gpd.GeoDataFrame, overlay: pd.DataFrame, tagged: pd.DataFrame, profile: Profile,
+               pos: np.ndarray, root: np.ndarray, least: float, *, geometry: bool = True
+               ) -> tuple[pd.Series, gpd.GeoDataFrame]:
+    """The units of :func:`group_units` from the flagged parcels' positions ``pos`` and each one's
+    component ``root`` (the position in ``pos`` of its component's first parcel); a component of
+    two or more parcels reaching ``least`` 亩 is a unit, any other parcel a unit of its own."""
+    n = len(parcels)
+    m = len(pos)
+    area = pd.to_numeric(overlay["area_mu"], errors="coerce").fillna(0.0).to_numpy(float)[pos]
     comp_n = np.bincount(root, minlength=m)
     comp_area = np.bincount(root, weights=area, minlength=m)
     is_unit = (comp_n[root] > 1) & (comp_area[root] >= least)
@@ -151,7 +144,7 @@ def group_units(
     table["tags"] = pd.Series(mix, dtype=object).str.strip().to_numpy(object)
     for k, c in counts.items():
         table[k] = c
-    table["geometry"] = _unions(local, geoms.values, n_units) if geometry else None
+    table["geometry"] = _unions(local, parcels.geometry.values[pos], n_units) if geometry else None
     table = table[UNIT_COLUMNS + list(counts) + ["geometry"]]
     return unit_id, gpd.GeoDataFrame(table, geometry="geometry", crs=parcels.crs)
 
