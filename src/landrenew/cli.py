@@ -221,15 +221,22 @@ def analyze(
     year: Annotated[int | None, typer.Option(help="评价年度 evaluation year (default: latest in the data)")] = None,
     note: Annotated[str | None, typer.Option(help="备注 a note kept with the run")] = None,
     workspace: WorkspaceOpt = None, db: DbOpt = None, profile: ProfileOpt = "changzhou-2022",
+    cluster: Annotated[str | None, typer.Option(
+        help="集群 run the spatial steps per partition on a Dask cluster: its scheduler address "
+             "(tcp://host:8786) or local:N for N worker processes here")] = None,
+    cluster_data: Annotated[Path | None, typer.Option(
+        help="分区数据目录 folder for the partitions' GeoParquet files, readable by every worker "
+             "(default WORKSPACE/cache/cluster)")] = None,
 ) -> None:
     """运行分析 Overlay, 亩均 evaluation, tags, 连片 units, disposal paths, allocation; record the run and its files."""
     _analyze(Workspace.open(workspace, db), load_profile(profile), date.fromisoformat(as_of) if as_of else None,
-             year, note)
+             year, note, cluster=cluster, cluster_data=cluster_data)
 
 
 def _analyze(ws: Workspace, policy: Profile, as_of: date | None, year: int | None = None,
-             note: str | None = None) -> int:
+             note: str | None = None, cluster: str | None = None, cluster_data: Path | None = None) -> int:
     """Run the analysis with a spinner naming each step; print counts and timings; return the run id."""
+    from landrenew.cluster import ClusterError
     from landrenew.runs import analyze as run_analysis
 
     names = {"snapshot": "读取数据 reading the workspace", "overlay": "叠加分析 overlay",
@@ -237,9 +244,19 @@ def _analyze(ws: Workspace, policy: Profile, as_of: date | None, year: int | Non
              "tags": "五类标注 tags", "units": "连片单元 units", "store": "保存结果 storing results",
              "disposal": "处置路径 disposal paths", "firm_paths": "企业处置 firm paths",
              "allocation": "差别化配置 allocation", "outputs": "写出成果 writing GeoPackage / Excel / JSON"}
+
+    def said(step: str) -> str:  # a cluster step names its partitions: "overlay 3/8"
+        name, _, part = step.partition(" ")
+        return f"{names.get(name, name)} {part} 分区 partitions" if part else names.get(step, step)
+
     with console.status("分析 analysing …") as status:
-        run_id, result = run_analysis(ws, policy, as_of, year, note=note,
-                                      progress=lambda s: status.update(f"{names.get(s, s)} …"))
+        try:
+            run_id, result = run_analysis(ws, policy, as_of, year, note=note, cluster=cluster,
+                                          cluster_data=cluster_data,
+                                          progress=lambda s: status.update(f"{said(s)} …"))
+        except ClusterError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from exc
     labels = {"parcels": "地块 parcels", "flagged_parcels": "标注地块 flagged parcels", "firms_rated": "参评企业 firms",
               "units": "处置单元 units", "tag_danger": "危 danger", "tag_pollution": "污 pollution",
               "tag_disorder": "乱 disorder", "tag_scattered": "散 scattered", "tag_low": "低 low efficiency",

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, insert, update
 
 from landrenew import __version__
 from landrenew.analysis.pipeline import AnalysisResult, Progress, run_pipeline
+from landrenew.cluster import ClusterRun, connect
 from landrenew.lists import index_run_text
 from landrenew.outputs import write_outputs
 from landrenew.policy import Profile
@@ -36,10 +37,14 @@ def code_version() -> str:
 
 def analyze(ws: Workspace, profile: Profile, as_of: date | None = None, year: int | None = None,
             user: str | None = None, note: str | None = None, outputs: bool = True,
-            progress: Progress = lambda _: None) -> tuple[int, AnalysisResult]:
+            progress: Progress = lambda _: None, cluster: str | None = None,
+            cluster_data: Path | None = None) -> tuple[int, AnalysisResult]:
     """Run the analysis on the workspace as it is now; store the run and its results; return both.
 
     With ``outputs`` the run's GeoPackage, Excel 台账 and JSON summary go to ``WORKSPACE/runs/<id>/``.
+    With ``cluster`` (a Dask scheduler address, or ``local:N``) the spatial steps run per
+    partition on its workers, reading the partitions from ``cluster_data`` (default
+    ``WORKSPACE/cache/cluster``; on a real cluster a folder every worker can read).
     """
     as_of = as_of or date.today()
     digest = profile.digest()
@@ -54,7 +59,13 @@ def analyze(ws: Workspace, profile: Profile, as_of: date | None = None, year: in
         t = time.perf_counter()
         snapshot = read_snapshot(ws.engine, ws.cache_dir)
         read_s = time.perf_counter() - t
-        result = run_pipeline(snapshot, profile, as_of, year, progress)
+        if cluster:
+            with connect(cluster) as client:
+                folder = cluster_data or ws.cache_dir / "cluster"
+                result = run_pipeline(snapshot, profile, as_of, year, progress,
+                                      cluster=ClusterRun(client, folder, progress=progress))
+        else:
+            result = run_pipeline(snapshot, profile, as_of, year, progress)
         progress("store")
         t = time.perf_counter()
         with ws.engine.begin() as conn, bulk_writing(conn):

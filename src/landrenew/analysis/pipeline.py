@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
@@ -23,6 +24,9 @@ from landrenew.analysis.tags import summarize_tags, tag_parcels
 from landrenew.analysis.units import group_units
 from landrenew.policy import Profile
 from landrenew.store.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from landrenew.cluster import ClusterRun
 
 #: told each step's name as it starts
 Progress = Callable[[str], None]
@@ -70,8 +74,12 @@ class AnalysisResult:
 
 
 def run_pipeline(snapshot: Snapshot, profile: Profile, as_of: date, year: int | None = None,
-                 progress: Progress = lambda _: None) -> AnalysisResult:
-    """Run every step on ``snapshot``; ``year`` is the evaluation year (default: the latest)."""
+                 progress: Progress = lambda _: None, cluster: ClusterRun | None = None) -> AnalysisResult:
+    """Run every step on ``snapshot``; ``year`` is the evaluation year (default: the latest).
+
+    With ``cluster`` the spatial steps (overlay, tags, 连片 unit links) run per spatial partition
+    on its Dask workers (:mod:`landrenew.cluster`); the result is the same.
+    """
     timings: dict[str, float] = {}
 
     def step(name: str, fn: Callable, *args: object, **kwargs: object) -> object:
@@ -84,16 +92,21 @@ def run_pipeline(snapshot: Snapshot, profile: Profile, as_of: date, year: int | 
     parcels = snapshot.parcels
     gap_m = profile.rule("tag.scattered.isolated_patch").params.min_gap_m
     space_min_share = profile.land_rules.control_lines.params.space_min_share
-    over = step("overlay", overlay, parcels, snapshot.layers, profile, gap_m=gap_m, space_min_share=space_min_share)
+    over = step("overlay", cluster.overlay if cluster else overlay, parcels, snapshot.layers, profile,
+                gap_m=gap_m, space_min_share=space_min_share)
     evaluation = step("evaluation", evaluate, snapshot.firms, profile, year)
     year = int(evaluation["year"].iloc[0]) if len(evaluation) else (year or as_of.year)
     links = snapshot.firm_parcels[snapshot.firm_parcels["year"] == year]
     coded = parcels["parcel_code"].notna().to_numpy()  # 三调 features without a parcel code hold no firm
     area_mu = pd.Series(over["area_mu"].to_numpy()[coded], index=parcels["parcel_code"][coded])
     pclass = step("parcel_classes", parcel_classes, evaluation, links, area_mu)
-    hits = step("tags", tag_parcels, parcels, over, pclass, links, snapshot.evidence, profile, as_of)
-    tags = summarize_tags(hits, len(parcels))
-    unit_of, units = step("units", group_units, parcels, over, tags, profile, geometry=False)
+    if cluster:
+        hits, tags, (unit_of, units) = step("tags", cluster.tags_and_units, parcels, over, pclass, links,
+                                            snapshot.evidence, profile, as_of)
+    else:
+        hits = step("tags", tag_parcels, parcels, over, pclass, links, snapshot.evidence, profile, as_of)
+        tags = summarize_tags(hits, len(parcels))
+        unit_of, units = step("units", group_units, parcels, over, tags, profile, geometry=False)
     cases = step("disposal", recommend, parcels, over, tags, hits, pclass, unit_of, units, profile,
                  evidence=snapshot.evidence)
     firm_paths = step("firm_paths", recommend_firms, evaluation, hits, links, profile, parcels=parcels, overlay=over,
