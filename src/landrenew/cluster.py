@@ -34,6 +34,7 @@ import contextlib
 import math
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -220,6 +221,8 @@ class ClusterRun:
         self.per_partition = parcels_per_partition
         self.progress = progress
         self.parts: Partitions | None = None
+        #: seconds spent on the client planning and writing the partitions
+        self.timings: dict[str, float] = {}
 
     def _map(self, what: str, fn: Callable, own: Callable[[int], tuple] = lambda _: (), *shared: object) -> list:
         """``fn(parts, i, *own(i), *shared)`` for every partition ``i`` on the workers, results in
@@ -239,8 +242,10 @@ class ClusterRun:
         """:func:`~landrenew.analysis.overlay.overlay` of every parcel, patches merged."""
         n_parts = max(len(self.client.scheduler_info(n_workers=-1)["workers"]),
                       math.ceil(len(parcels) / self.per_partition))
+        t = time.perf_counter()
         core, members = plan_partitions(parcels, profile.city.area_crs, halo_m(profile), n_parts)
         self.parts = write_partitions(parcels, layers, core, members, self.folder)
+        self.timings["partitions"] = time.perf_counter() - t
         results = self._map("overlay", overlay_part, lambda _: (), profile, gap_m, space_min_share)
         over = pd.concat([r[0] for r in results]).sort_index()
         over.index = parcels.index
