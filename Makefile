@@ -6,7 +6,7 @@ PARCELS ?= 50000
 SEED ?= 42
 WORKSPACE ?= workspace
 
-.PHONY: demo test lint bench clean serve assets
+.PHONY: demo test lint bench bench-demo bench-scale clean serve assets
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -41,8 +41,19 @@ test: $(VENV)/.installed-dev $(ASSETS)
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests
 
-bench: $(VENV)/.installed-dev
+# benchmarks (BENCHMARKS.md): the demo at 50 k, 100 k and 1 M parcels, then on a kept 1 M-parcel
+# demo workspace the scale curve and the province on a local Dask cluster
+BENCH_WS ?= bench-1m
+bench: bench-demo bench-scale
+
+bench-demo: $(VENV)/.installed-dev
 	$(BIN)/python -m landrenew.bench --out BENCHMARKS.md
 
+$(BENCH_WS)/landrenew.sqlite: | $(VENV)/.installed-dev
+	$(BIN)/landrenew demo --workspace $(BENCH_WS) --parcels 1000000 --seed $(SEED) --fresh
+
+bench-scale: $(VENV)/.installed-dev $(BENCH_WS)/landrenew.sqlite
+	$(BIN)/python -m landrenew.bench_scale $(BENCH_WS) --into BENCHMARKS.md
+
 clean:
-	rm -rf $(VENV) $(WORKSPACE) .pytest_cache build *.egg-info frontend/node_modules src/landrenew/web/static/dist
+	rm -rf $(VENV) $(WORKSPACE) $(BENCH_WS) .pytest_cache build *.egg-info frontend/node_modules src/landrenew/web/static/dist

@@ -163,8 +163,20 @@ def main() -> None:
         f"Reproduce: `make bench` (or `python -m landrenew.bench --sizes {','.join(str(m['parcels']) for m in results)}`).",
         "",
     ]
-    args.out.write_text("\n".join(lines), encoding="utf-8")
+    write_keeping_others(args.out, lines)
     print(f"written {args.out}")
+
+
+def write_keeping_others(path: Path, lines: list[str]) -> None:
+    """Write ``lines`` (a title, then ``## `` sections) into ``path``, keeping the sections of the file
+    that ``lines`` does not have (those written by the other benchmarks: scale, engines, load)."""
+    text = "\n".join(lines)
+    ours = {line for line in lines if line.startswith("## ")}
+    if path.exists():
+        old = path.read_text(encoding="utf-8").split("\n## ")[1:]
+        kept = ["## " + part.rstrip("\n") for part in old if "## " + part.splitlines()[0] not in ours]
+        text = "\n\n".join([text.rstrip("\n"), *kept])
+    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
