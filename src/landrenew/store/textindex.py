@@ -1,10 +1,15 @@
-"""The text index of source data: parcel codes and BSM, firm USCCs and names, by character bigrams.
+"""The text index of source data: firm USCCs and names by character bigrams, parcel codes and BSM
+by trigrams.
 
-``name_search`` holds one row per parcel and per firm-year (``kind``, ``ref`` = the row's id, its
-searched text and that text's bigrams, :mod:`landrenew.bigrams`), indexed by FTS5 on SQLite
-(``name_search_fts``, external content) and by a GIN tsvector index on PostgreSQL (migration 0009).
-:func:`refresh` brings it in line with the tables after every load (and once in the migration);
-on SQLite triggers drop the entries of deleted rows at once, as ids can be reused there.
+``name_search`` holds one row per firm-year (``kind``, ``ref`` = the row's id, its searched text
+and that text's bigrams, :mod:`landrenew.bigrams`), indexed by FTS5 on SQLite (``name_search_fts``,
+external content) and by a GIN tsvector index on PostgreSQL (migration 0009). :func:`refresh`
+brings it in line with the tables after every load (and once in the migration); on SQLite triggers
+drop the entries of deleted rows at once, as ids can be reused there.
+
+Parcel codes and BSM are indexed on the parcel table itself (migration 0013): an FTS5 trigram table
+``parcel_code_fts`` on SQLite, kept by triggers (filled in one statement by a bulk insert,
+:mod:`landrenew.store.bulk`), ``pg_trgm`` GIN indexes on PostgreSQL; nothing to refresh.
 
 Tables and columns are named here, not taken from the models, so the migration that creates the
 index can fill it with the schema of its own time.
@@ -24,6 +29,7 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    or_,
     select,
     table,
     text,
@@ -32,8 +38,10 @@ from sqlalchemy.sql import ColumnElement
 
 from landrenew import bigrams
 
-#: kind → (table, searched columns)
-SOURCES = {"parcel": ("parcel", ("parcel_code", "bsm")), "firm": ("firm_year", ("uscc", "name"))}
+#: kind → (table, searched columns) of the bigram index
+SOURCES = {"firm": ("firm_year", ("uscc", "name"))}
+#: the trigram index of parcel codes (SQLite), and the shortest text it can look up
+PARCEL_FTS, TRIGRAM = "parcel_code_fts", 3
 _CHUNK = 20_000
 NS = table("name_search", column("id"), column("kind"), column("ref"), column("body"), column("tokens"))
 
@@ -84,6 +92,22 @@ def bigram_match(conn: Connection, t: Any, fts: str, query: str) -> ColumnElemen
 
 def matches(conn: Connection, kind: str, query: str) -> ColumnElement | None:
     """The ids of ``kind``'s rows (``parcel`` or ``firm``) whose searched text contains ``query``
-    (case-insensitive), or None when the index cannot help (a single character)."""
+    (case-insensitive), or None when the index cannot help (a firm: one character; a parcel: fewer
+    than three)."""
+    if kind == "parcel":
+        return _code_match(conn, query)
     match = bigram_match(conn, NS, "name_search_fts", query)
     return None if match is None else select(NS.c.ref).where(NS.c.kind == kind, match)
+
+
+def _code_match(conn: Connection, query: str) -> ColumnElement | None:
+    """Parcel ids whose code or BSM contains ``query``, by trigrams."""
+    if len(query) < TRIGRAM:
+        return None
+    if conn.dialect.name == "sqlite":  # an FTS5 phrase of trigrams is an exact, case-folded substring
+        phrase = '"' + query.replace('"', '""') + '"'
+        return select(literal_column("rowid")).select_from(table(PARCEL_FTS)).where(
+            literal_column(PARCEL_FTS).op("MATCH")(phrase))
+    p = table("parcel", column("id"), column("parcel_code"), column("bsm"))
+    return select(p.c.id).where(or_(p.c.parcel_code.icontains(query, autoescape=True),
+                                    p.c.bsm.icontains(query, autoescape=True)))
