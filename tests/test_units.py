@@ -210,3 +210,30 @@ def test_a_unit_never_spans_two_districts(profile):
     unit_id, table = units(profile, parcels, overlay, tagged)
     assert unit_id.tolist()[0] == unit_id.tolist()[1] != unit_id.tolist()[2] == unit_id.tolist()[3]
     assert table["district_codes"].tolist() == ["320412", "320411"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30), st.integers(5, 60), st.sampled_from(["320412", "320411"]),
+                          st.sampled_from(["", "A", "B"]), st.sampled_from(["low", "danger", "", "solo"])),
+                min_size=1, max_size=40))
+def test_units_match_a_reference_of_every_pair_within_the_gap(profile, spec):
+    """land.consolidation: the units are the components of "within the gap, neither excluded, same
+    district, park and plan zone", as a check of every pair finds them."""
+    boxes = [box(x * 20.0, y * 20.0, s) for x, y, s, *_ in spec]
+    parcels, overlay, tagged = scenario(boxes, [f if f != "solo" else "low" for *_, f in spec], [d for *_, d, _, _ in spec])
+    overlay["park_name"] = pd.array([p or None for *_, p, _ in spec], dtype="string")
+    tagged["rule_ids"] = ["tag.low.idle_land" if f == "solo" else "tag.low.x" for *_, f in spec]
+    unit_id, _ = units(profile, parcels, overlay, tagged, min_unit_mu=0.0)
+
+    n = len(spec)
+    planar = parcels.geometry.to_crs("EPSG:4549").values
+    flagged = [i for i in range(n) if spec[i][5]]
+    edges = [(a, b) for a in flagged for b in flagged if a < b
+             and "solo" not in (spec[a][5], spec[b][5]) and spec[a][3] == spec[b][3] and spec[a][4] == spec[b][4]
+             and shapely.distance(planar[a], planar[b]) <= GAP]
+    label = _reference(n, edges)
+    got = unit_id.tolist()
+    for a in flagged:
+        for b in flagged:
+            assert (got[a] == got[b]) == (label[a] == label[b] if "solo" not in (spec[a][5], spec[b][5]) else a == b)
+    assert all(pd.isna(got[i]) for i in range(n) if not spec[i][5])

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from landrenew.analysis.overlay import connected_components
+from landrenew.analysis.overlay import connected_components, within_components
 from landrenew.policy.schema import Profile
 
 #: columns of the unit table (then one ``n_<tag key>`` count per tag, then geometry)
@@ -75,27 +75,35 @@ def group_units(
 
 def unit_links(parcels: gpd.GeoDataFrame, overlay: pd.DataFrame, tagged: pd.DataFrame, profile: Profile,
                gap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The flagged parcels' positions ``pos`` and the links (a[i], b[i]) between them (positions in
-    ``pos``, a < b) that may join one unit: within ``gap`` m in the area CRS, neither decided on its
-    own (``exclude_rules``), equal in every ``same`` column."""
+    """The flagged parcels' positions ``pos`` and links (a[i], b[i]) between them (positions in
+    ``pos``) whose connected components are the units' components: parcels within ``gap`` m of
+    each other in the area CRS, neither decided on its own (``exclude_rules``), equal in every
+    ``same`` column. Each parcel is linked to its component's first parcel (components found by
+    :func:`~landrenew.analysis.overlay.within_components` per group of equal ``same`` values)."""
     n = len(parcels)
     if len(tagged) != n or len(overlay) != n:
         raise ValueError("tagged and overlay must have one row per parcel, in the parcels' order")
     flagged = pd.to_numeric(tagged["n_hits"], errors="coerce").fillna(0).to_numpy() > 0
     pos = np.flatnonzero(flagged)
     geoms = parcels.geometry.iloc[pos]
-    planar = geoms.to_crs(profile.city.area_crs).values if len(pos) else geoms.values
-    tree = shapely.STRtree(np.asarray(planar, dtype=object))
-    a, b = tree.query(np.asarray(planar, dtype=object), predicate="dwithin", distance=gap)
-    keep = a < b
-    solo = _solo(tagged, profile)[pos]  # decided parcel by parcel (legal status), never grouped
-    keep &= ~(solo[a] | solo[b])
+    planar = np.asarray(geoms.to_crs(profile.city.area_crs).values if len(pos) else geoms.values, dtype=object)
+    # decided parcel by parcel (legal status) or without a shape: never grouped
+    alone = _solo(tagged.iloc[pos], profile) | shapely.is_missing(planar) | shapely.is_empty(planar)
+    keys = [np.zeros(len(pos), dtype=np.int64)]
     for col in profile.land_rules.consolidation.params.same:  # e.g. one district per unit
         source = parcels if col in parcels.columns else overlay
         if col in source.columns:
-            v = source[col].astype("string").fillna("").to_numpy(object)[pos]
-            keep &= v[a] == v[b]
-    return pos, a[keep], b[keep]
+            keys.append(pd.factorize(source[col].astype("string").fillna("").to_numpy(object)[pos])[0])
+    group = pd.factorize(pd.MultiIndex.from_arrays(keys))[0] if len(keys) > 1 else keys[0]
+    a, b = [], []
+    for g in np.unique(group[~alone]):
+        idx = np.flatnonzero((group == g) & ~alone)
+        root = within_components(planar[idx], gap)
+        linked = root != np.arange(len(idx))
+        a.append(idx[linked])
+        b.append(idx[root[linked]])
+    empty = np.zeros(0, dtype=np.int64)
+    return pos, np.concatenate(a) if a else empty, np.concatenate(b) if b else empty
 
 
 def unit_table(parcels: gpd.GeoDataFrame, overlay: pd.DataFrame, tagged: pd.DataFrame, profile: Profile,
