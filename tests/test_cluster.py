@@ -52,7 +52,7 @@ def test_a_local_cluster_gives_the_single_machine_result(city, client, profile, 
     seen: list[str] = []
     run = ClusterRun(client, tmp_path / "parts", parcels_per_partition=400, progress=seen.append)
     two = run_pipeline(snap, profile, AS_OF, cluster=run)
-    n_parts = len(run.parts.core)
+    n_parts = len(run.parts.parts)
     assert n_parts == 8 and f"overlay {n_parts}/{n_parts}" in seen and f"tags {n_parts}/{n_parts}" in seen
     assert len(client.scheduler_info(n_workers=-1)["workers"]) == 2
     for name in FRAMES:
@@ -61,8 +61,8 @@ def test_a_local_cluster_gives_the_single_machine_result(city, client, profile, 
 
     # the test means something only if patches and units do cross partition boundaries
     part_of = np.empty(len(snap.parcels), dtype=np.int64)
-    for i, core in enumerate(run.parts.core):
-        part_of[core] = i
+    for i, part in enumerate(run.parts.parts):
+        part_of[part.core] = i
     for ids in (one.unit_of, one.overlay["patch_id"]):
         ids = ids.dropna()
         spread = pd.Series(part_of[ids.index.to_numpy()]).groupby(ids.to_numpy()).nunique()

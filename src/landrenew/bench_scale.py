@@ -164,7 +164,7 @@ def measure(workspace: Path, n: int, cluster: str | None = None, worker_memory: 
                 run = ClusterRun(client, workspace / "cache" / "bench_scale", progress=progress)
                 result = run_pipeline(snap, profile, AS_OF, progress=progress, cluster=run)
                 workers = client.run(_peak_mb)
-            extra = {"partitions": len(run.parts.core), "partition_s": round(run.timings["partitions"], 1),
+            extra = {"partitions": len(run.parts.parts), "partition_s": round(run.timings["partitions"], 1),
                      "workers": len(workers), "worker_peak_mb": round(max(workers.values())),
                      "worker_memory": worker_memory}
         else:

@@ -103,21 +103,21 @@ def halo_m(profile: Profile) -> float:
 
 
 @dataclass(frozen=True)
+class Part:
+    """What a worker needs of one partition: its parcels' file, the layers' file, its core."""
+
+    parcels: Path
+    layers: Path
+    #: snapshot positions of the core parcels (the file also holds the halo)
+    core: np.ndarray
+
+
+@dataclass(frozen=True)
 class Partitions:
-    """Where each partition's parcels are: positions in the snapshot, and its file."""
+    """The partitions written for a run: each one's :class:`Part`, and its members (core and halo)."""
 
-    folder: Path
-    core: list[np.ndarray]
+    parts: list[Part]
     members: list[np.ndarray]
-
-    def file(self, i: int) -> Path:
-        """The GeoParquet file of partition ``i`` (core and halo parcels)."""
-        return self.folder / f"parcels_{i:04d}.parquet"
-
-    @property
-    def layers(self) -> Path:
-        """The control layers, with a bounding-box column for reading by bounds."""
-        return self.folder / "layers.parquet"
 
 
 def plan_partitions(parcels: gpd.GeoDataFrame, area_crs: str, halo: float, n_parts: int
@@ -150,53 +150,55 @@ def write_partitions(parcels: gpd.GeoDataFrame, layers: gpd.GeoDataFrame, core: 
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    parts = Partitions(folder, core, members)
+    layer_file = folder / "layers.parquet"
+    layers.to_parquet(layer_file, write_covering_bbox=True)  # read by bounds
     flat = parcels.reset_index(drop=True)
+    parts = []
     for i, m in enumerate(members):
         chunk = flat.iloc[m].copy()
         chunk.insert(0, POS, m.astype(np.int64))
-        chunk.to_parquet(parts.file(i), write_covering_bbox=False)
-    layers.to_parquet(parts.layers, write_covering_bbox=True)
-    return parts
+        parts.append(Part(folder / f"parcels_{i:04d}.parquet", layer_file, core[i]))
+        chunk.to_parquet(parts[-1].parcels)
+    return Partitions(parts, members)
 
 
 # --------------------------------------------------------------------------- worker tasks
 
 
-def _read_part(parts: Partitions, i: int) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Partition ``i``'s parcels (indexed by snapshot position) and the layer features over them."""
-    parcels = gpd.read_parquet(parts.file(i)).set_index(POS)
+def _read_part(part: Part) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The partition's parcels (indexed by snapshot position) and the layer features over them."""
+    parcels = gpd.read_parquet(part.parcels).set_index(POS)
     parcels.index.name = None
     bounds = parcels.geometry.total_bounds
     if np.isnan(bounds).any():
-        layers = gpd.read_parquet(parts.layers).iloc[:0]
+        layers = gpd.read_parquet(part.layers).iloc[:0]
     else:
-        layers = gpd.read_parquet(parts.layers, bbox=tuple(bounds))
+        layers = gpd.read_parquet(part.layers, bbox=tuple(bounds))
     return parcels, layers.reset_index(drop=True)
 
 
-def overlay_part(parts: Partitions, i: int, profile: Profile, gap_m: float, space_min_share: float
+def overlay_part(part: Part, profile: Profile, gap_m: float, space_min_share: float
                  ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Overlay of partition ``i``: its core rows, and links (member, first member of its local
+    """Overlay of one partition: its core rows, and links (member, first member of its local
     patch) in snapshot positions."""
-    parcels, layers = _read_part(parts, i)
+    parcels, layers = _read_part(part)
     over = overlay(parcels, layers, profile, gap_m=gap_m, space_min_share=space_min_share)
     a, b = _local_links(parcels.index.to_numpy(np.int64), over["patch_id"])
-    return over.loc[parts.core[i]], a, b
+    return over.loc[part.core], a, b
 
 
-def tags_part(parts: Partitions, i: int, over: pd.DataFrame, pclass: pd.DataFrame, links: pd.DataFrame,
+def tags_part(part: Part, over: pd.DataFrame, pclass: pd.DataFrame, links: pd.DataFrame,
               evidence: gpd.GeoDataFrame, profile: Profile, as_of: date, unit_gap: float
               ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Tag hits of partition ``i``'s core parcels, and the 连片 unit links among its core and halo
+    """Tag hits of a partition's core parcels, and the 连片 unit links among its core and halo
     parcels (snapshot positions); ``over`` is the merged overlay of its members."""
-    parcels, _ = _read_part(parts, i)
+    parcels, _ = _read_part(part)
     over = over.loc[parcels.index]
     hits = tag_parcels(parcels, over, pclass, links, evidence, profile, as_of)
     tagged = summarize_tags(hits, parcels.index)
     pos, a, b = unit_links(parcels, over, tagged, profile, unit_gap)
     at = parcels.index.to_numpy(np.int64)[pos]
-    return hits[hits["parcel_index"].isin(parts.core[i])], at[a], at[b]
+    return hits[hits["parcel_index"].isin(part.core)], at[a], at[b]
 
 
 def _local_links(positions: np.ndarray, label: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -225,14 +227,14 @@ class ClusterRun:
         self.timings: dict[str, float] = {}
 
     def _map(self, what: str, fn: Callable, own: Callable[[int], tuple] = lambda _: (), *shared: object) -> list:
-        """``fn(parts, i, *own(i), *shared)`` for every partition ``i`` on the workers, results in
+        """``fn(part, *own(i), *shared)`` for every partition ``i`` on the workers, results in
         partition order; ``shared`` frames are sent to each worker once."""
         from distributed import as_completed
 
         assert self.parts is not None
         sent = [self.client.scatter(a, broadcast=True) if isinstance(a, pd.DataFrame) else a for a in shared]
-        futures = [self.client.submit(fn, self.parts, i, *own(i), *sent, pure=False)
-                   for i in range(len(self.parts.core))]
+        futures = [self.client.submit(fn, part, *own(i), *sent, pure=False)
+                   for i, part in enumerate(self.parts.parts)]
         for k, _ in enumerate(as_completed(futures), 1):
             self.progress(f"{what} {k}/{len(futures)}")
         return self.client.gather(futures)
