@@ -187,14 +187,25 @@ def overlay_part(part: Part, profile: Profile, gap_m: float, space_min_share: fl
     return over.loc[part.core], a, b
 
 
-def tags_part(part: Part, over: pd.DataFrame, pclass: pd.DataFrame, links: pd.DataFrame,
-              evidence: gpd.GeoDataFrame, profile: Profile, as_of: date, unit_gap: float
+@dataclass(frozen=True)
+class TagInputs:
+    """A partition's share of what the tags read (files): the merged overlay of its members, the
+    parcel classes, firm–parcel links and list records that can reach its parcels."""
+
+    overlay: Path
+    parcel_class: Path
+    links: Path
+    evidence: Path
+
+
+def tags_part(part: Part, inputs: TagInputs, profile: Profile, as_of: date, unit_gap: float
               ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Tag hits of a partition's core parcels, and the 连片 unit links among its core and halo
-    parcels (snapshot positions); ``over`` is the merged overlay of its members."""
+    parcels (snapshot positions)."""
     parcels, _ = _read_part(part)
-    over = over.loc[parcels.index]
-    hits = tag_parcels(parcels, over, pclass, links, evidence, profile, as_of)
+    over = pd.read_parquet(inputs.overlay).loc[parcels.index]
+    hits = tag_parcels(parcels, over, pd.read_parquet(inputs.parcel_class), pd.read_parquet(inputs.links),
+                       gpd.read_parquet(inputs.evidence), profile, as_of)
     tagged = summarize_tags(hits, parcels.index)
     pos, a, b = unit_links(parcels, over, tagged, profile, unit_gap)
     at = parcels.index.to_numpy(np.int64)[pos]
@@ -226,14 +237,14 @@ class ClusterRun:
         #: seconds spent on the client planning and writing the partitions
         self.timings: dict[str, float] = {}
 
-    def _map(self, what: str, fn: Callable, own: Callable[[int], tuple] = lambda _: (), *shared: object) -> list:
+    def _map(self, what: str, fn: Callable, own: Callable[[int], tuple], *shared: object) -> list:
         """``fn(part, *own(i), *shared)`` for every partition ``i`` on the workers, results in
-        partition order; ``shared`` frames are sent to each worker once."""
+        partition order. Arguments stay small (data goes through files), so a worker that is
+        restarted loses nothing: its tasks run again elsewhere."""
         from distributed import as_completed
 
         assert self.parts is not None
-        sent = [self.client.scatter(a, broadcast=True) if isinstance(a, pd.DataFrame) else a for a in shared]
-        futures = [self.client.submit(fn, part, *own(i), *sent, pure=False)
+        futures = [self.client.submit(fn, part, *own(i), *shared, pure=False)
                    for i, part in enumerate(self.parts.parts)]
         for k, _ in enumerate(as_completed(futures), 1):
             self.progress(f"{what} {k}/{len(futures)}")
@@ -263,11 +274,8 @@ class ClusterRun:
                        ) -> tuple[pd.DataFrame, pd.DataFrame, tuple[pd.Series, gpd.GeoDataFrame]]:
         """Tag hits, their summary and the 连片 units of every parcel, as on one machine."""
         gap, least, _ = unit_params(profile)
-        positional = over.set_axis(pd.RangeIndex(len(over)))
-        assert self.parts is not None
-        members = self.parts.members
-        results = self._map("tags", tags_part, lambda i: (positional.iloc[members[i]],),
-                            pclass, links, evidence, profile, as_of, gap)
+        inputs = self._tag_inputs(parcels, over, pclass, links, evidence)
+        results = self._map("tags", tags_part, lambda i: (inputs[i],), profile, as_of, gap)
         hits = pd.concat([r[0] for r in results], ignore_index=True)
         hits = hits.sort_values(["parcel_index", "rule_id"], kind="stable").reset_index(drop=True)
         hits["parcel_index"] = parcels.index.to_numpy()[hits["parcel_index"].to_numpy(np.int64)]
@@ -277,6 +285,37 @@ class ClusterRun:
         units = unit_table(parcels, over, tags, profile, pos, connected_components(len(pos), a, b), least,
                            geometry=False)
         return hits, tags, units
+
+
+    def _tag_inputs(self, parcels: gpd.GeoDataFrame, over: pd.DataFrame, pclass: pd.DataFrame, links: pd.DataFrame,
+                    evidence: gpd.GeoDataFrame) -> list[TagInputs]:
+        """Write each partition's :class:`TagInputs`: the rows that can concern its parcels (by parcel
+        code, by a USCC linked to one of them, or by a record's shape over the partition's box)."""
+        assert self.parts is not None
+        positional = over.set_axis(pd.RangeIndex(len(over)))
+        codes = parcels["parcel_code"].to_numpy(dtype=object)
+        bounds = shapely.bounds(parcels.geometry.values)
+        shapes = evidence.geometry.values if len(evidence) else np.array([], dtype=object)
+        ev_tree = shapely.STRtree(shapes)
+        out = []
+        for i, m in enumerate(self.parts.members):
+            mine = pd.unique(codes[m][pd.notna(codes[m])])
+            link = links[links["parcel_code"].isin(mine)]
+            near = np.zeros(len(evidence), dtype=bool)
+            box = bounds[m]
+            if len(box) and not np.isnan(box).all():
+                near[ev_tree.query(shapely.box(np.nanmin(box[:, 0]), np.nanmin(box[:, 1]), np.nanmax(box[:, 2]),
+                                               np.nanmax(box[:, 3])))] = True
+            if len(evidence):
+                near |= (evidence["parcel_code"].isin(mine) | evidence["uscc"].isin(link["uscc"])).to_numpy()
+            files = TagInputs(*(self.folder / f"{name}_{i:04d}.parquet"
+                                for name in ("overlay", "parcel_class", "links", "evidence")))
+            positional.iloc[m].to_parquet(files.overlay)
+            pclass[pclass.index.isin(mine)].to_parquet(files.parcel_class)
+            link.to_parquet(files.links)
+            evidence[near].to_parquet(files.evidence)
+            out.append(files)
+        return out
 
 
 def _positions_in(nodes: np.ndarray, results: list, what: str) -> tuple[np.ndarray, np.ndarray]:
