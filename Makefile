@@ -6,7 +6,7 @@ PARCELS ?= 50000
 SEED ?= 42
 WORKSPACE ?= workspace
 
-.PHONY: demo test lint bench bench-demo bench-scale clean serve assets
+.PHONY: demo test lint bench bench-demo bench-scale bench-engines clean serve assets
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -42,15 +42,19 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests
 
 # benchmarks (BENCHMARKS.md): the demo at 50 k, 100 k and 1 M parcels, then on a kept 1 M-parcel
-# demo workspace the scale curve and the province on a local Dask cluster
+# demo workspace landrenew against DuckDB and PostGIS, the scale curve and the province on a local
+# Dask cluster
 BENCH_WS ?= bench-1m
-bench: bench-demo bench-scale
+bench: bench-demo bench-engines bench-scale
 
 bench-demo: $(VENV)/.installed-dev
 	$(BIN)/python -m landrenew.bench --out BENCHMARKS.md
 
 $(BENCH_WS)/landrenew.sqlite: | $(VENV)/.installed-dev
 	$(BIN)/landrenew demo --workspace $(BENCH_WS) --parcels 1000000 --seed $(SEED) --fresh
+
+bench-engines: $(VENV)/.installed-dev $(BENCH_WS)/landrenew.sqlite
+	$(BIN)/python -m landrenew.bench_engines $(BENCH_WS) --into BENCHMARKS.md
 
 bench-scale: $(VENV)/.installed-dev $(BENCH_WS)/landrenew.sqlite
 	$(BIN)/python -m landrenew.bench_scale $(BENCH_WS) --into BENCHMARKS.md
