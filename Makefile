@@ -6,7 +6,7 @@ PARCELS ?= 50000
 SEED ?= 42
 WORKSPACE ?= workspace
 
-.PHONY: demo test lint bench bench-demo bench-scale bench-engines clean serve assets
+.PHONY: demo test lint bench bench-demo bench-scale bench-engines load clean serve assets
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -43,9 +43,9 @@ lint: $(VENV)/.installed-dev
 
 # benchmarks (BENCHMARKS.md): the demo at 50 k, 100 k and 1 M parcels, then on a kept 1 M-parcel
 # demo workspace landrenew against DuckDB and PostGIS, the scale curve and the province on a local
-# Dask cluster
+# Dask cluster, and the API under 50 users (locust)
 BENCH_WS ?= bench-1m
-bench: bench-demo bench-engines bench-scale
+bench: bench-demo bench-engines bench-scale load
 
 bench-demo: $(VENV)/.installed-dev
 	$(BIN)/python -m landrenew.bench --out BENCHMARKS.md
@@ -58,6 +58,9 @@ bench-engines: $(VENV)/.installed-dev $(BENCH_WS)/landrenew.sqlite
 
 bench-scale: $(VENV)/.installed-dev $(BENCH_WS)/landrenew.sqlite
 	$(BIN)/python -m landrenew.bench_scale $(BENCH_WS) --into BENCHMARKS.md
+
+load: $(VENV)/.installed-dev $(BENCH_WS)/landrenew.sqlite
+	$(BIN)/python -m landrenew.bench_load $(BENCH_WS) --users 50 --duration 120 --into BENCHMARKS.md
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) $(BENCH_WS) .pytest_cache build *.egg-info frontend/node_modules src/landrenew/web/static/dist
