@@ -30,9 +30,6 @@ without a geometry test; see :func:`within_components`.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -42,6 +39,7 @@ import pyproj
 import shapely
 from numpy.typing import NDArray
 
+from landrenew.analysis import threads
 from landrenew.analysis.tags import land_use_mask
 from landrenew.codes.landuse import (
     is_construction,
@@ -67,9 +65,6 @@ _MAX_SPLIT_ROUNDS = 40
 #: tuning of :func:`within_components`: frontier parcels queried per batch, raster size bound
 _CHUNK = 200_000
 _GRID_CELLS = 4_000_000
-#: threads for the intersections of crossing pairs, and the least work worth a thread
-_THREADS = min(4, os.cpu_count() or 1)
-_PARALLEL_MIN = 5_000
 
 
 # --------------------------------------------------------------------------- public
@@ -149,7 +144,7 @@ def overlay(
     park = layer_kind == park_layer
     names = list(groups)
     # four independent parts, in threads (GEOS releases the GIL; each prepares only its own pieces)
-    with ThreadPoolExecutor(_THREADS) as pool:
+    with threads.pool() as pool:
         shared = pool.submit(_group_shares, tree, geoms, parcel_area, first,
                              [layer_geoms[np.isin(layer_kind, groups[g])] for g in names])
         parks = pool.submit(largest_feature, tree, geoms, parcel_area, layer_geoms[park],
@@ -272,7 +267,7 @@ def inside_areas(
     crossing[crossing] = shapely.intersects(parts[part[crossing]], geoms[parcel[crossing]])
 
     area = np.where(covered, parcel_area[parcel], 0.0)
-    area[crossing] = _parallel(_intersection_area, geoms[parcel[crossing]], parts[part[crossing]])
+    area[crossing] = threads.in_slices(_intersection_area, geoms[parcel[crossing]], parts[part[crossing]])
     keep = covered | crossing
     return PairAreas(parcel=parcel[keep], part=part[keep], area=area[keep], crossing=crossing[keep])
 
@@ -610,21 +605,6 @@ def _intersection_area(a: NDArray[np.object_], b: NDArray[np.object_]) -> NDArra
     return shapely.area(shapely.intersection(a, b))
 
 
-def _parallel(fn: Callable[..., NDArray], *arrays: NDArray) -> NDArray:
-    """``fn`` over equal slices of the arrays in threads (GEOS releases the GIL), concatenated.
-
-    Only for functions that use no prepared geometry (preparing is lazy, not thread-safe).
-    """
-    n = len(arrays[0])
-    threads = min(_THREADS, n // _PARALLEL_MIN)
-    if threads < 2:
-        return fn(*arrays)
-    cut = np.linspace(0, n, threads + 1).astype(int)
-    with ThreadPoolExecutor(threads) as pool:
-        parts = pool.map(lambda lo, hi: fn(*(a[lo:hi] for a in arrays)), cut[:-1], cut[1:])
-        return np.concatenate(list(parts))
-
-
 def _polygons(
     geoms: NDArray[np.object_], group: NDArray[np.intp]
 ) -> tuple[NDArray[np.object_], NDArray[np.intp]]:
@@ -649,7 +629,7 @@ def _projected(series: gpd.GeoSeries, crs: str) -> NDArray[np.object_]:
         tr = pyproj.Transformer.from_crs(series.crs, crs, always_xy=True)
         return shapely.transform(part, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
 
-    return _parallel(project, geoms)
+    return threads.in_slices(project, geoms)
 
 
 def _valid(geoms: NDArray[np.object_]) -> NDArray[np.object_]:

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from landrenew.analysis import threads
 from landrenew.geo.area import M2_PER_MU, area_m2
 from landrenew.policy.schema import (
     EvaluationClassRule,
@@ -233,11 +234,11 @@ def spatial_pairs(geoms: Any, crs: Any, parcels: gpd.GeoDataFrame, area_crs: str
         series = series.to_crs(parcels.crs)
     idx_in = np.flatnonzero(ok)
     q, p = parcels.sindex.query(series.values[idx_in], predicate="intersects")
-    a = series.values[idx_in][q]
-    b = parcels.geometry.values[p]
+    a = np.asarray(series.values[idx_in][q], dtype=object)
+    b = np.asarray(parcels.geometry.values[p], dtype=object)
     inner = ~shapely.touches(a, b)
     q, p, a, b = q[inner], p[inner], a[inner], b[inner]
-    inter = gpd.GeoSeries(shapely.intersection(a, b), crs=parcels.crs)
+    inter = gpd.GeoSeries(threads.in_slices(shapely.intersection, a, b), crs=parcels.crs)
     overlap = area_m2(inter, area_crs) if len(inter) else np.array([], dtype=float)
     return idx_in[q], p.astype(np.int64), overlap
 
