@@ -4,7 +4,7 @@ The same step functions as on one machine (:mod:`landrenew.analysis`), run per p
 
 1. **Partitions.** Parcels are ordered along a Hilbert curve of their box centres (in the area
    CRS) and cut into runs of equal size. Each partition holds its *core* parcels and a *halo*:
-   every parcel whose box comes within :func:`halo_m` of the core's extent (the widest distance
+   every parcel whose box comes within :func:`halo_m` of a core parcel's box (the widest distance
    any rule looks across: the patch gap, the 连片 unit gap, the 占补平衡 ``next_to_gap_m``).
    Partitions are written as GeoParquet files into a folder the workers can read (on a real
    cluster: shared storage); the control layers once, with a bounding-box column, and each
@@ -135,12 +135,12 @@ def plan_partitions(parcels: gpd.GeoDataFrame, area_crs: str, halo: float, n_par
     core = [np.sort(c) for c in np.array_split(order, n_parts)]
     core[0] = np.union1d(core[0], np.flatnonzero(~has))
     reach = halo * (1 + _HALO_SLACK_REL) + _HALO_SLACK_M
-    extents = np.array([[np.nanmin(x0[c]) - reach, np.nanmin(y0[c]) - reach,
-                         np.nanmax(x1[c]) + reach, np.nanmax(y1[c]) + reach] if has[c].any()
-                        else [np.nan] * 4 for c in core])
     tree = shapely.STRtree(shapely.box(x0[placed], y0[placed], x1[placed], y1[placed]))
-    part, hit = tree.query(shapely.box(*extents.T))
-    members = [np.union1d(core[i], placed[hit[part == i]]) for i in range(n_parts)]
+    members = []
+    for c in core:  # the halo: every parcel whose box comes within reach of a core parcel's box
+        c_in = c[has[c]]
+        _, hit = tree.query(shapely.box(x0[c_in] - reach, y0[c_in] - reach, x1[c_in] + reach, y1[c_in] + reach))
+        members.append(np.union1d(c, placed[np.unique(hit)]))
     return core, members
 
 
