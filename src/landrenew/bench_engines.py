@@ -64,6 +64,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from landrenew.analysis.overlay import share_groups
 from landrenew.bench_web import replace_section
 from landrenew.geo.area import M2_PER_MU
 from landrenew.policy import Profile
@@ -111,17 +112,7 @@ class Inputs:
 
     def groups(self) -> tuple[dict[str, list[str]], dict[str, str]]:
         """Share groups (as overlay: every kind, one union per multi-kind space) and space → group."""
-        params = self.profile.land_rules.control_lines.params
-        groups: dict[str, list[str]] = {k: [k] for k in self.kinds}
-        space_group: dict[str, str] = {}
-        for space, space_kinds in params.spaces.items():
-            if len(space_kinds) == 1:
-                groups.setdefault(space_kinds[0], list(space_kinds))
-                space_group[space] = space_kinds[0]
-            else:
-                space_group[space] = f"space:{space}"
-                groups[space_group[space]] = list(dict.fromkeys(space_kinds))
-        return groups, space_group
+        return share_groups(self.profile)
 
 
 def prepare_inputs(snapshot: Any, profile: Profile, as_of: date) -> Inputs:
@@ -355,6 +346,16 @@ _EVIDENCE_TEXT = ("kind", "record_id", "uscc", "parcel_code", "district_code", "
 
 def _truthy(text: str) -> str:
     return f"COALESCE(lower(trim({text})) IN ('true', '1', '1.0', '是', 'yes', 'y'), FALSE)"
+
+
+def _tags_and_summary(ex: Callable[[str], Any], qc: Any, inp: Inputs, d: Dialect, create_hits: str) -> None:
+    """Run the tag rules' SQL into ``hits`` and the per-parcel summary, each step timed by ``qc``."""
+    ex(create_hits)
+    for name, sql in tag_sql(inp, d):
+        with qc(f"tag {name}"):
+            ex(sql)
+    with qc("summarize"):
+        ex(SUMMARY_SQL)
 
 
 def tag_sql(inp: Inputs, d: Dialect) -> list[tuple[str, str]]:
@@ -685,12 +686,7 @@ def run_duckdb(inp: Inputs) -> EngineResult:
                    ON ST_DWithin(a.geom, t.geom, {_lit(gap)})""")
             ex(f"CREATE TABLE fit_{_ident(kind)} AS SELECT DISTINCT a AS id FROM fit_pairs WHERE a <> t")
             ex("DROP TABLE fit_pairs")
-    ex("CREATE TABLE hits (pos BIGINT, tag_key VARCHAR, rule_id VARCHAR)")
-    for name, sql in tag_sql(inp, d):
-        with qc(f"tag {name}"):
-            ex(sql)
-    with qc("summarize"):
-        ex(SUMMARY_SQL)
+    _tags_and_summary(ex, qc, inp, d, "CREATE TABLE hits (pos BIGINT, tag_key VARCHAR, rule_id VARCHAR)")
     peak = _peak_mb()
     per, hits = _collect(inp, lambda q: con.execute(q).df())
     con.close()
@@ -1016,12 +1012,7 @@ def run_postgis(inp: Inputs, url: str) -> EngineResult:
                                SELECT 1 FROM pp t JOIN parcels p ON p.id = t.id
                                WHERE ST_DWithin(a.geom, t.geom, {_lit(gap)}) AND t.id <> a.id
                                  AND {land_use_sql(sel)})""")
-            ex("CREATE UNLOGGED TABLE hits (pos bigint, tag_key text, rule_id text)")
-            for name, sql in tag_sql(inp, d):
-                with qc(f"tag {name}"):
-                    ex(sql)
-            with qc("summarize"):
-                ex(SUMMARY_SQL)
+            _tags_and_summary(ex, qc, inp, d, "CREATE UNLOGGED TABLE hits (pos bigint, tag_key text, rule_id text)")
             peak = _peak_mb()
             per, hits = _collect(inp, lambda q: _pg_frame(cur, q))
         finally:

@@ -121,16 +121,7 @@ def overlay(
         raise KeyError(f"layers need a {LAYER_KIND!r} column")
 
     kinds = list(dict.fromkeys(params.layers.values()))
-    # share groups: every listed kind, every single-kind space, and one union per multi-kind space
-    groups: dict[str, list[str]] = {k: [k] for k in kinds}
-    space_group: dict[str, str] = {}
-    for space, space_kinds in params.spaces.items():
-        if len(space_kinds) == 1:
-            groups.setdefault(space_kinds[0], list(space_kinds))
-            space_group[space] = space_kinds[0]
-        else:
-            space_group[space] = f"space:{space}"
-            groups[space_group[space]] = list(dict.fromkeys(space_kinds))
+    groups, space_group = share_groups(profile)
 
     geoms = _projected(parcels.geometry, area_crs)
     layer_geoms = _valid(_projected(layers.geometry, area_crs))
@@ -172,6 +163,22 @@ def overlay(
         for name, fit in fits.items():
             out[name] = fit.result()
     return out
+
+
+def share_groups(profile: Profile) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The layer kinds whose union each share is measured in — every kind of ``control_lines``,
+    every single-kind space, one union per multi-kind space — and each space's group."""
+    params = profile.land_rules.control_lines.params
+    groups: dict[str, list[str]] = {k: [k] for k in dict.fromkeys(params.layers.values())}
+    space_group: dict[str, str] = {}
+    for space, space_kinds in params.spaces.items():
+        if len(space_kinds) == 1:
+            groups.setdefault(space_kinds[0], list(space_kinds))
+            space_group[space] = space_kinds[0]
+        else:
+            space_group[space] = f"space:{space}"
+            groups[space_group[space]] = list(dict.fromkeys(space_kinds))
+    return groups, space_group
 
 
 def _group_shares(tree: shapely.STRtree, geoms: NDArray[np.object_], parcel_area: NDArray[np.float64],
