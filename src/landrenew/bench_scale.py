@@ -188,9 +188,13 @@ def _release() -> None:
 
 
 def _peak_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory since it started its program (``VmHWM``; ``ru_maxrss``
+    would carry the peak of the process it was forked from, as Dask's workers are)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def in_child(workspace: Path, n: int, cluster: str | None, worker_memory: str) -> dict:
