@@ -58,6 +58,9 @@ def test_a_local_cluster_gives_the_single_machine_result(city, client, profile, 
     for name in FRAMES:
         _same(getattr(one, name), getattr(two, name))
     assert one.counts() == two.counts() and one.yields() == two.yields()
+    assert run.folder.parent == tmp_path / "parts" and any(run.folder.iterdir())
+    run.close()
+    assert not run.folder.exists()
 
     # the test means something only if patches and units do cross partition boundaries
     part_of = np.empty(len(snap.parcels), dtype=np.int64)
@@ -94,5 +97,6 @@ def test_the_cli_runs_on_a_cluster_and_refuses_a_bad_address(city, profile):
         counts = conn.execute(text("SELECT counts FROM analysis_run WHERE status = 'done' ORDER BY id DESC LIMIT 2")
                               ).scalars().all()
     assert counts[0] == counts[1]
+    assert not any((city.path / "cache" / "cluster").iterdir())  # the run's partitions are gone
     bad = runner.invoke(cli.app, ["analyze", *ws, "--cluster", "local:0"])
     assert bad.exit_code == 1 and "local:N" in bad.output

@@ -162,7 +162,10 @@ def measure(workspace: Path, n: int, cluster: str | None = None, worker_memory: 
             os.environ["LANDRENEW_WORKER_MEMORY"] = worker_memory
             with connect(cluster) as client:
                 run = ClusterRun(client, workspace / "cache" / "bench_scale", progress=progress)
-                result = run_pipeline(snap, profile, AS_OF, progress=progress, cluster=run)
+                try:
+                    result = run_pipeline(snap, profile, AS_OF, progress=progress, cluster=run)
+                finally:
+                    run.close()
                 workers = client.run(_peak_mb)
             extra = {"partitions": len(run.parts.parts), "partition_s": round(run.timings["partitions"], 1),
                      "workers": len(workers), "worker_peak_mb": round(max(workers.values())),

@@ -35,6 +35,7 @@ import math
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -146,9 +147,7 @@ def plan_partitions(parcels: gpd.GeoDataFrame, area_crs: str, halo: float, n_par
 
 def write_partitions(parcels: gpd.GeoDataFrame, layers: gpd.GeoDataFrame, core: list[np.ndarray],
                      members: list[np.ndarray], folder: Path) -> Partitions:
-    """Write each partition's parcels and the layers as GeoParquet into ``folder`` (emptied first)."""
-    if folder.exists():
-        shutil.rmtree(folder)
+    """Write each partition's parcels and the layers as GeoParquet into ``folder`` (a new one)."""
     folder.mkdir(parents=True)
     layer_file = folder / "layers.parquet"
     layers.to_parquet(layer_file, write_covering_bbox=True)  # read by bounds
@@ -230,12 +229,17 @@ class ClusterRun:
     def __init__(self, client: Any, folder: Path, parcels_per_partition: int = PARCELS_PER_PARTITION,
                  progress: Callable[[str], None] = lambda _: None) -> None:
         self.client = client
-        self.folder = folder
+        #: this run's own folder inside the shared one; removed when the run has read it
+        self.folder = folder / f"run-{uuid.uuid4().hex[:12]}"
         self.per_partition = parcels_per_partition
         self.progress = progress
         self.parts: Partitions | None = None
         #: seconds spent on the client planning and writing the partitions
         self.timings: dict[str, float] = {}
+
+    def close(self) -> None:
+        """Remove this run's partition files."""
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def _map(self, what: str, fn: Callable, own: Callable[[int], tuple], *shared: object) -> list:
         """``fn(part, *own(i), *shared)`` for every partition ``i`` on the workers, results in

@@ -61,9 +61,11 @@ def analyze(ws: Workspace, profile: Profile, as_of: date | None = None, year: in
         read_s = time.perf_counter() - t
         if cluster:
             with connect(cluster) as client:
-                folder = cluster_data or ws.cache_dir / "cluster"
-                result = run_pipeline(snapshot, profile, as_of, year, progress,
-                                      cluster=ClusterRun(client, folder, progress=progress))
+                spread = ClusterRun(client, cluster_data or ws.cache_dir / "cluster", progress=progress)
+                try:
+                    result = run_pipeline(snapshot, profile, as_of, year, progress, cluster=spread)
+                finally:
+                    spread.close()
         else:
             result = run_pipeline(snapshot, profile, as_of, year, progress)
         progress("store")
