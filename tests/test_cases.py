@@ -284,6 +284,24 @@ def test_events_are_appended_with_actor_dates_and_attachment_hash(opened, profil
     assert get_case(ws.engine, profile, ADMIN, c)["state"] == "filed"
 
 
+def test_a_move_changes_the_views_data_stamp_and_a_comment_does_not(opened, profile, proof):
+    """Tiles, list totals and the cockpit are cached per data stamp: a comment must not empty them."""
+    from landrenew.features import data_stamp
+
+    ws, no = opened
+    c = no["P4"]
+
+    def stamp() -> tuple:
+        with ws.engine.connect() as conn:
+            return data_stamp(conn)
+
+    before = stamp()
+    add_comment(ws, profile, XINBEI, c, 1, "已电话联系权利人", when=date(2023, 3, 2))
+    assert stamp() == before
+    move(ws, profile, XINBEI, c, "filed", "2023-03-20", attachment=proof)
+    assert stamp() != before
+
+
 def test_regularisation_path_to_closure(opened, profile, proof):
     """workflow.regularise: 认定 → 立案查处 → 处罚到位 → 完善手续 → 销号; no quota."""
     ws, no = opened

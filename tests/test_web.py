@@ -178,7 +178,7 @@ def test_the_warm_up_fills_the_cockpit_and_list_caches_and_new_data_are_seen(web
 
     from landrenew import lists
     from landrenew.actors import Actor
-    from landrenew.cases import add_comment
+    from landrenew.cases import add_comment, transition
     from landrenew.store.models import ClearanceCase
     from landrenew.web import api
     from landrenew.web.warm import warm
@@ -194,9 +194,13 @@ def test_the_warm_up_fills_the_cockpit_and_list_caches_and_new_data_are_seen(web
         1 + 2 * len(profile.city.district_codes))
     first = leader.get("/api/targets").json()
     assert len(api._VIEWS.data) == 3  # answered from the warm cache
-    # a comment changes a clearance case: the next request recomputes (a new entry), same numbers
+    # a comment changes no view: still answered from the cache; a move of a case is seen at once
     cc = ClearanceCase.__table__
     with web_city.ws.engine.connect() as conn:
         no, version = conn.execute(select(cc.c.case_no, cc.c.version).where(cc.c.closed_at.is_(None))).first()
-    add_comment(web_city.ws, profile, Actor("admin", "city_admin"), no, version, "复核意见")
-    assert leader.get("/api/targets").json() == first and len(api._VIEWS.data) == 4
+    admin = Actor("admin", "city_admin")
+    add_comment(web_city.ws, profile, admin, no, version, "复核意见")
+    assert leader.get("/api/targets").json() == first and len(api._VIEWS.data) == 3
+    transition(web_city.ws, profile, admin, no, "withdrawn", version + 1, comment="企业已自行整改")
+    leader.get("/api/targets")
+    assert len(api._VIEWS.data) == 4

@@ -49,6 +49,7 @@ from landrenew.geo.area import M2_PER_MU
 from landrenew.intake.schema import LAYER_KINDS
 from landrenew.store.models import (
     AnalysisRun,
+    CaseEvent,
     CaseParcel,
     ClearanceCase,
     ControlFeature,
@@ -169,10 +170,12 @@ def _sqlite_intersects(wkb: bytes | None, x0: float, y0: float, x1: float, y1: f
 
 def data_stamp(conn: Connection) -> tuple:
     """What derived views (tiles, list totals, targets) depend on: the store, the latest run, the
-    loads (every change of source data is a new ingest batch), the clearance cases and the ledger."""
-    cc, ib, qt = ClearanceCase.__table__, IngestBatch.__table__, QuotaTransfer.__table__
+    loads (every change of source data is a new ingest batch), the clearance cases — their number and
+    their latest opening or move; a comment changes no view — and the ledger."""
+    cc, ce, ib, qt = ClearanceCase.__table__, CaseEvent.__table__, IngestBatch.__table__, QuotaTransfer.__table__
     return (str(conn.engine.url), latest_run_id(conn), *conn.execute(select(func.count(), func.max(ib.c.id))).one(),
-            *conn.execute(select(func.count(), func.max(cc.c.updated_at))).one(),
+            conn.scalar(select(func.count()).select_from(cc)),
+            conn.scalar(select(ce.c.id).where(ce.c.action != "comment").order_by(ce.c.id.desc()).limit(1)),
             conn.scalar(select(func.max(qt.c.id))))
 
 
