@@ -293,13 +293,14 @@ def section(results: list[tuple[int, dict]]) -> list[str]:
 def replace_section(path: Path, lines: list[str], title: str = TITLE) -> None:
     """Put ``lines`` in place of the section called ``title`` of ``path`` (or append them)."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
+    body = "\n".join(lines).rstrip("\n")
     start = text.find(title)
     if start < 0:
-        text = text.rstrip("\n") + "\n\n" + "\n".join(lines)
+        text = text.rstrip("\n") + "\n\n" + body
     else:
         end = text.find("\n## ", start + len(title))
         rest = text[end + 1:] if end >= 0 else ""
-        text = text[:start] + "\n".join(lines) + ("\n" + rest if rest else "")
+        text = text[:start] + body + ("\n\n" + rest if rest else "")
     path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
 
