@@ -53,7 +53,7 @@ from landrenew.analysis.tags import summarize_tags, tag_parcels
 from landrenew.analysis.units import unit_links, unit_params, unit_table
 from landrenew.policy import Profile
 
-#: parcels per partition aimed at (a partition's overlay then needs about 1 GB on a worker)
+#: parcels per partition aimed at (a 5 M province's workers peaked at 2.3 GB with it: BENCHMARKS.md)
 PARCELS_PER_PARTITION = 200_000
 #: column of the partition files: the parcel's position in the snapshot
 POS = "_pos"
