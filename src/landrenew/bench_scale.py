@@ -26,10 +26,13 @@ import time
 from datetime import date
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from landrenew.bench_web import replace_section
+from landrenew.store.snapshot import Snapshot
 
 TITLE = "## Scale (the pipeline from 100 k to 3 M parcels; a province on a Dask cluster)"
 AS_OF = date(2025, 12, 31)
@@ -64,12 +67,9 @@ class MemorySampler:
         self._thread.join()
 
 
-def scaled(snapshot: object, n: int) -> object:
+def scaled(snapshot: Snapshot, n: int) -> Snapshot:
     """A city of ``n`` parcels from ``snapshot``: a Hilbert-ordered part of it, or copies side by side
     (``n`` a multiple of its size)."""
-    from landrenew.store.snapshot import Snapshot
-
-    assert isinstance(snapshot, Snapshot)
     size = len(snapshot.parcels)
     if n <= size:
         return _part(snapshot, n)
@@ -78,12 +78,7 @@ def scaled(snapshot: object, n: int) -> object:
     return _copies(snapshot, n // size)
 
 
-def _part(s: object, n: int) -> object:
-    import geopandas as gpd
-    import shapely
-
-    from landrenew.store.snapshot import Snapshot
-
+def _part(s: Snapshot, n: int) -> Snapshot:
     p = s.parcels
     centres = gpd.GeoSeries(p.geometry.envelope.centroid.values)
     order = np.argsort(centres.hilbert_distance().to_numpy(), kind="stable")[:n]
@@ -99,12 +94,7 @@ def _part(s: object, n: int) -> object:
                     links.reset_index(drop=True), ev[keep].reset_index(drop=True), s.input_hash)
 
 
-def _copies(s: object, k: int) -> object:
-    import geopandas as gpd
-    import shapely
-
-    from landrenew.store.snapshot import Snapshot
-
+def _copies(s: Snapshot, k: int) -> Snapshot:
     x0, y0, x1, y1 = s.parcels.total_bounds
     cols = math.ceil(math.sqrt(k))
 
