@@ -140,6 +140,28 @@ def test_no_intersection_is_computed_for_a_parcel_inside_a_layer(profile, monkey
     assert pairs.area.tolist() == [2500.0, 400.0]
 
 
+def test_single_part_multipolygons_take_the_one_vertex_path(profile, monkeypatch):
+    """Parcels stored as one-part MultiPolygons (as Shapefiles and GeoPackages usually hold
+    them) are connected like polygons: a parcel far from a layer's boundary is decided by one
+    vertex, with no ``covers`` test, and the shares are those of the plain polygons."""
+    inside, crossing = box(320, 60, 20, 20), box(50, 0, 100, 100)
+    layers = layers_frame([("eco_redline", box(0, 0, 100, 100), "湿地"),
+                           ("basic_farmland", box(300, 0, 200, 200), "基本农田")])
+    plain = run(parcels_frame([inside, crossing]), layers, profile)
+    seen: list[shapely.Geometry] = []
+    real = shapely.covers
+
+    def counting(x, y, *args, **kwargs):
+        seen.extend(np.atleast_1d(y))
+        return real(x, y, *args, **kwargs)
+
+    monkeypatch.setattr(shapely, "covers", counting)
+    multi = run(parcels_frame([shapely.MultiPolygon([inside]), shapely.MultiPolygon([crossing])]), layers,
+                profile)
+    assert seen and not any(g.equals(shapely.MultiPolygon([inside])) for g in seen)
+    pd.testing.assert_frame_equal(multi, plain)
+
+
 def test_multipart_parcel(profile):
     """A two-part parcel (10 × 10 inside the red line, 10 × 10 outside, neither touching its
     edge) has share 0.5: one vertex cannot decide for a multi-part parcel."""

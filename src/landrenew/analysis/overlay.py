@@ -262,8 +262,7 @@ def inside_areas(
     segs, seg_part = _segments(parts)
     seg_parcel, seg = shapely.STRtree(segs).query(geoms)
     near = np.unique(seg_parcel.astype(np.int64) * n_parts + seg_part[seg])
-    single = shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON
-    border = np.isin(key, near) | ~single[parcel]
+    border = _sorted_member(key, near) | ~_one_polygon(geoms)[parcel]
 
     covered = np.zeros(len(part), dtype=bool)
     x, y = first if first is not None else _first_vertex(geoms)
@@ -606,6 +605,21 @@ def _first_vertex(geoms: NDArray[np.object_]) -> tuple[NDArray[np.float64], NDAr
         return np.zeros(len(geoms)), np.zeros(len(geoms))
     first = np.minimum(np.searchsorted(owner, np.arange(len(geoms))), len(xy) - 1)
     return xy[first, 0], xy[first, 1]
+
+
+def _one_polygon(geoms: NDArray[np.object_]) -> NDArray[np.bool_]:
+    """Polygons and single-part multipolygons (as most files store parcels): connected shapes."""
+    kind = shapely.get_type_id(geoms)
+    return (kind == shapely.GeometryType.POLYGON) | (
+        (kind == shapely.GeometryType.MULTIPOLYGON) & (shapely.get_num_geometries(geoms) == 1))
+
+
+def _sorted_member(values: NDArray[np.int64], sorted_set: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """``np.isin(values, sorted_set)`` for a sorted ``sorted_set``, without sorting ``values``."""
+    if not len(sorted_set):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[at] == values
 
 
 def _intersection_area(a: NDArray[np.object_], b: NDArray[np.object_]) -> NDArray[np.float64]:
