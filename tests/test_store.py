@@ -111,6 +111,30 @@ def test_snapshot_cache_returns_the_same_frames_until_the_data_changes(ws, profi
     assert len(list(ws.cache_dir.iterdir())) == 1  # only the current state is kept
 
 
+def test_projected_parcels_are_kept_with_the_cached_snapshot(ws, profile, tmp_path, monkeypatch):
+    """``Snapshot.planar`` projects once; the next read of the same data reads the projection from
+    the cache folder (no projection at all) and gets the same coordinates; a snapshot without a
+    cache projects in memory only."""
+    from landrenew.store import snapshot as snapshot_module
+
+    path = tmp_path / "parcels.gpkg"
+    parcel_frame(4).to_file(path)
+    load_file(ws, profile, "parcels", path)
+    first = read_snapshot(ws.engine, ws.cache_dir).planar("EPSG:4549")
+    expected = read_snapshot(ws.engine).parcels.to_crs("EPSG:4549").geometry.to_numpy()
+    assert all(a.equals_exact(b, 1e-6) for a, b in zip(first, expected, strict=True))
+    assert list(ws.cache_dir.glob("*/parcels.EPSG_4549.parquet"))
+
+    def no_projection(*args, **kwargs):
+        raise AssertionError("projected again")
+
+    monkeypatch.setattr(snapshot_module, "project", no_projection)
+    again = read_snapshot(ws.engine, ws.cache_dir)
+    assert all(a.equals_exact(b, 0) for a, b in zip(again.planar("EPSG:4549"), first, strict=True))
+    with pytest.raises(AssertionError, match="projected again"):
+        read_snapshot(ws.engine).planar("EPSG:4549")
+
+
 def test_postgis_geometry_has_srid_4490_and_true_areas(pg_url, profile, tmp_path):
     ws = Workspace.open(tmp_path / "ws", pg_url)
     parcels = tmp_path / "parcels.gpkg"

@@ -21,6 +21,7 @@ from landrenew.analysis.tags import (
     HIT_COLUMNS,
     RULE_KINDS,
     reached,
+    spatial_pairs,
     summarize_tags,
     tag_parcels,
 )
@@ -230,6 +231,26 @@ def test_enforcement_polygon_tags_both_parcels_it_overlaps(profile):
     assert set(h["tag"]) == {"乱"}
     # 40 m × 80 m = 3200 m² = 4.80 亩 inside each parcel
     assert all("重叠 4.80 亩" in v for v in h["value"])
+
+
+def test_a_multipart_polygon_meets_parcels_part_by_part():
+    """A list polygon of scattered pieces: each piece pairs with the parcels it overlaps (a parcel in
+    the polygon's bounding box between the pieces is not one), a parcel under two pieces gets one
+    pair with both overlaps added, a piece that only shares an edge gives none."""
+    parcels = make_parcels(5).to_crs("EPSG:4490")  # 80 m squares, 5 m apart
+    x0, y0 = ORIGIN_4549
+    pieces = shapely.MultiPolygon([
+        shapely.box(x0, y0, x0 + 20, y0 + 80),  # inside parcel 0
+        shapely.box(x0 + 60, y0, x0 + 80, y0 + 80),  # also inside parcel 0
+        shapely.box(x0 + 340, y0, x0 + 380, y0 + 80),  # half of parcel 4
+        shapely.box(x0 + 160, y0 + 100, x0 + 240, y0 + 120),  # outside all; shares no edge
+        shapely.box(x0 + 170, y0 + 80, x0 + 250, y0 + 90),  # shares parcel 2's top edge only
+    ])
+    one = shapely.box(x0 + 85, y0, x0 + 125, y0 + 80)  # half of parcel 1
+    geoms = gpd.GeoSeries([pieces, None, one], crs="EPSG:4549").to_crs("EPSG:4490").values
+    i, pos, m2 = spatial_pairs(geoms, "EPSG:4490", parcels, "EPSG:4549")
+    assert i.tolist() == [0, 0, 2] and pos.tolist() == [0, 4, 1]
+    np.testing.assert_allclose(m2, [3200.0, 3200.0, 3200.0], rtol=1e-6)
 
 
 def test_enforcement_case_by_parcel_code_and_geometry_counts_once(profile):

@@ -4,9 +4,11 @@ Pure and vectorised: no I/O, no database, no Python loop over parcels or pairs.
 
 How the shares are computed (all in the projected ``area_crs``, EPSG:4549 by default):
 
-1. Parcels and layers are projected once, as whole arrays (about 2.5 s per million parcels;
+1. Parcels and layers are projected once, as whole arrays (about 2.7 s per million parcels;
    projecting only the crossing pairs would not save it, since the construction parcels,
-   about half of all, must be projected for the patch distances anyway).
+   about three quarters of all, must be projected for the patch distances anyway). A snapshot
+   keeps its projected parcels (:meth:`~landrenew.store.snapshot.Snapshot.planar`), so a
+   second analysis of the same data reads them instead.
 2. The features of each layer kind are **unioned** and exploded back to polygons, so features
    of one kind that overlap each other are counted once and a share can never exceed 1. Parts
    with more than :data:`MAX_PART_VERTICES` vertices are split in halves along their longer side
@@ -35,11 +37,9 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 from numpy.typing import NDArray
 
-from landrenew.analysis import threads
 from landrenew.analysis.tags import land_use_mask
 from landrenew.codes.landuse import (
     is_construction,
@@ -47,7 +47,8 @@ from landrenew.codes.landuse import (
     validate_dlbm,
     ydyh_table,
 )
-from landrenew.geo.area import M2_PER_MU
+from landrenew.geo import threads
+from landrenew.geo.area import M2_PER_MU, project
 from landrenew.policy import Profile
 
 #: column of ``layers`` naming each feature's layer kind
@@ -79,6 +80,7 @@ def overlay(
     space_min_share: float,
     area_crs: str | None = None,
     park_layer: str | None = None,
+    planar: NDArray[np.object_] | None = None,
 ) -> pd.DataFrame:
     """Shares of each parcel inside the control layers, its space, park and construction patch.
 
@@ -123,8 +125,10 @@ def overlay(
     kinds = list(dict.fromkeys(params.layers.values()))
     groups, space_group = share_groups(profile)
 
-    geoms = _projected(parcels.geometry, area_crs)
-    layer_geoms = _valid(_projected(layers.geometry, area_crs))
+    geoms = project(parcels.geometry, area_crs) if planar is None else np.asarray(planar, dtype=object)
+    if len(geoms) != len(parcels):
+        raise ValueError("planar must hold one geometry per parcel, in the parcels' order")
+    layer_geoms = _valid(project(layers.geometry, area_crs))
     layer_kind = layers[LAYER_KIND].astype(str).to_numpy()
 
     parcel_area = shapely.area(geoms)
@@ -636,21 +640,6 @@ def _polygons(
     index = index[sub]
     poly = (shapely.get_type_id(parts) == shapely.GeometryType.POLYGON) & (shapely.area(parts) > 0)
     return parts[poly], np.asarray(group)[index[poly]]
-
-
-def _projected(series: gpd.GeoSeries, crs: str) -> NDArray[np.object_]:
-    """The geometries as a shapely array in ``crs`` (not copied when already there)."""
-    if series.crs is None:
-        raise ValueError("geometries need a CRS to be projected for areas (几何缺少坐标系)")
-    geoms = np.asarray(series.array, dtype=object)
-    if series.crs == pyproj.CRS(crs):
-        return geoms
-
-    def project(part: NDArray[np.object_]) -> NDArray[np.object_]:  # a transformer per thread
-        tr = pyproj.Transformer.from_crs(series.crs, crs, always_xy=True)
-        return shapely.transform(part, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
-
-    return threads.in_slices(project, geoms)
 
 
 def _valid(geoms: NDArray[np.object_]) -> NDArray[np.object_]:

@@ -92,8 +92,13 @@ def run_pipeline(snapshot: Snapshot, profile: Profile, as_of: date, year: int | 
     parcels = snapshot.parcels
     gap_m = profile.rule("tag.scattered.isolated_patch").params.min_gap_m
     space_min_share = profile.land_rules.control_lines.params.space_min_share
-    over = step("overlay", cluster.overlay if cluster else overlay, parcels, snapshot.layers, profile,
-                gap_m=gap_m, space_min_share=space_min_share)
+    if cluster:
+        over = step("overlay", cluster.overlay, parcels, snapshot.layers, profile,
+                    gap_m=gap_m, space_min_share=space_min_share)
+    else:  # the parcels are projected once per snapshot; a later run on the same data reads them
+        over = step("overlay", lambda: overlay(parcels, snapshot.layers, profile, gap_m=gap_m,
+                                               space_min_share=space_min_share,
+                                               planar=snapshot.planar(profile.city.area_crs)))
     evaluation = step("evaluation", evaluate, snapshot.firms, profile, year)
     year = int(evaluation["year"].iloc[0]) if len(evaluation) else (year or as_of.year)
     links = snapshot.firm_parcels[snapshot.firm_parcels["year"] == year]

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from landrenew.analysis import threads
+from landrenew.geo import threads
 from landrenew.geo.area import M2_PER_MU, area_m2
 from landrenew.policy.schema import (
     EvaluationClassRule,
@@ -220,10 +220,13 @@ def _no_hits() -> pd.DataFrame:
 
 def spatial_pairs(geoms: Any, crs: Any, parcels: gpd.GeoDataFrame, area_crs: str
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(input position, parcel position, overlap m² in ``area_crs``) of polygons intersecting parcels.
+    """(input position, parcel position, overlap m² in ``area_crs``) of polygons intersecting parcels,
+    ordered by input, then parcel.
 
     Pairs that only share a boundary are left out. ``geoms`` may hold missing or empty
-    geometries (they match nothing).
+    geometries (they match nothing). A multi-part polygon is matched part by part (intake makes
+    it valid, so its parts' interiors are disjoint and their overlaps add up): a list polygon of
+    scattered pieces then meets only the parcels near a piece, not every parcel in its box.
     """
     series = gpd.GeoSeries(np.asarray(geoms, dtype=object), crs=crs)
     ok = ~(series.isna().to_numpy() | series.is_empty.to_numpy())
@@ -233,14 +236,17 @@ def spatial_pairs(geoms: Any, crs: Any, parcels: gpd.GeoDataFrame, area_crs: str
     if series.crs is not None and parcels.crs is not None and series.crs != parcels.crs:
         series = series.to_crs(parcels.crs)
     idx_in = np.flatnonzero(ok)
-    q, p = parcels.sindex.query(series.values[idx_in], predicate="intersects")
-    a = np.asarray(series.values[idx_in][q], dtype=object)
-    b = np.asarray(parcels.geometry.values[p], dtype=object)
+    parts, owner = shapely.get_parts(np.asarray(series.values[idx_in], dtype=object), return_index=True)
+    q, p = parcels.sindex.query(parts, predicate="intersects")
+    a = parts[q]
+    b = np.asarray(parcels.geometry.values, dtype=object)[p]
     inner = ~shapely.touches(a, b)
     q, p, a, b = q[inner], p[inner], a[inner], b[inner]
     inter = gpd.GeoSeries(threads.in_slices(shapely.intersection, a, b), crs=parcels.crs)
     overlap = area_m2(inter, area_crs) if len(inter) else np.array([], dtype=float)
-    return idx_in[q], p.astype(np.int64), overlap
+    key = owner[q].astype(np.int64) * len(parcels) + p
+    keys, at = np.unique(key, return_inverse=True)
+    return idx_in[keys // len(parcels)], (keys % len(parcels)).astype(np.int64), np.bincount(at, weights=overlap)
 
 
 # --------------------------------------------------------------------------- rule kinds

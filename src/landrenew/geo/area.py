@@ -12,7 +12,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
+import shapely
 from numpy.typing import ArrayLike, NDArray
+
+from landrenew.geo import threads
 
 #: 1 亩 = 10000/15 m² ≈ 666.67 m² (1 ha = 15 亩)
 M2_PER_MU = 10000 / 15
@@ -41,6 +44,22 @@ def area_m2(geoms: gpd.GeoSeries | gpd.GeoDataFrame, crs: str = AREA_CRS) -> NDA
     if not same:
         series = series.to_crs(crs)
     return np.asarray(series.area, dtype=float)
+
+
+def project(series: gpd.GeoSeries, crs: str) -> NDArray[np.object_]:
+    """The geometries as a shapely array in ``crs`` (not copied when already there), projected in
+    slices on every core (about 2.7 s per million parcels on two)."""
+    if series.crs is None:
+        raise ValueError("geometries need a CRS to be projected for areas (几何缺少坐标系)")
+    geoms = np.asarray(series.array, dtype=object)
+    if series.crs == pyproj.CRS(crs):
+        return geoms
+
+    def part(chunk: NDArray[np.object_]) -> NDArray[np.object_]:  # a transformer per thread
+        tr = pyproj.Transformer.from_crs(series.crs, crs, always_xy=True)
+        return shapely.transform(chunk, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+
+    return threads.in_slices(part, geoms)
 
 
 def area_mu(geoms: gpd.GeoSeries | gpd.GeoDataFrame, crs: str = AREA_CRS) -> NDArray[np.float64]:
