@@ -443,6 +443,24 @@ def test_no_evidence_gives_an_empty_table(profile):
     assert s["n_hits"].tolist() == [0, 0] and not s["low"].any()
 
 
+@pytest.mark.parametrize("n_rules", [5, 60])  # 60 labels need two 52-bit mask words
+def test_summary_texts_match_a_plain_loop(n_rules):
+    """``tags`` and ``rule_ids`` per parcel are the labels present, in label order, each once —
+    the same as a loop over the hits, with repeated hits and parcels without any."""
+    rng = np.random.default_rng(7)
+    n = 300
+    pos = rng.integers(0, n, 2_000)
+    rule = np.array([f"r{i:02d}" for i in rng.integers(0, n_rules, len(pos))], dtype=object)
+    hits = pd.DataFrame({"parcel_index": pos, "rule_id": rule, "tag_key": rule, "tag": rule})
+    order = list(dict.fromkeys(rule))  # plain columns: first-seen order
+    s = summarize_tags(hits, n)
+    for i in range(n):
+        present = set(rule[pos == i])
+        assert s["rule_ids"].iloc[i] == ";".join(r for r in order if r in present)
+        assert s["tags"].iloc[i] == "".join(r for r in order if r in present)
+        assert s["n_hits"].iloc[i] == (pos == i).sum()
+
+
 def test_every_rule_kind_of_the_profile_has_a_function(profile):
     """Policy as data: each rule kind is one function, dispatched by ``kind``."""
     assert {r.kind for _, r in profile.tag_rules()} <= set(RULE_KINDS)

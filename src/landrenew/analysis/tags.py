@@ -687,14 +687,16 @@ def _combo_text(pos: np.ndarray, codes: np.ndarray, labels: list[str], n: int, s
     if len(pos) == 0:
         return out
     L = max(len(labels), 1)
-    pair = np.unique(pos.astype(np.int64) * L + codes)
+    pair = pd.unique(pos.astype(np.int64) * L + codes)  # hashed: no sort of the hits
     p, c = pair // L, pair % L
     words = (len(labels) + _BITS - 1) // _BITS
     masks = np.stack([np.bincount(p[c // _BITS == w], weights=np.ldexp(1.0, c[c // _BITS == w] % _BITS),
                                   minlength=n).astype(np.int64) for w in range(words)], axis=1)
-    uniq, inv = np.unique(masks, axis=0, return_inverse=True) if words > 1 else \
-        np.unique(masks[:, 0], return_inverse=True)
-    uniq = uniq.reshape(len(uniq), words)
+    if words == 1:
+        inv, uniq = pd.factorize(masks[:, 0])
+    else:
+        uniq, inv = np.unique(masks, axis=0, return_inverse=True)
+    uniq = np.asarray(uniq).reshape(len(uniq), words)
     texts = np.array([sep.join(labels[w * _BITS + b] for w in range(words) for b in range(_BITS)
                                if w * _BITS + b < len(labels) and int(row[w]) >> b & 1) for row in uniq],
                      dtype=object)
