@@ -35,7 +35,7 @@ import pandas as pd
 import shapely
 
 from landrenew.geo import threads
-from landrenew.geo.area import M2_PER_MU, area_m2
+from landrenew.geo.area import M2_PER_MU, project
 from landrenew.policy.schema import (
     EvaluationClassRule,
     IdleConsequence,
@@ -240,10 +240,10 @@ def spatial_pairs(geoms: Any, crs: Any, parcels: gpd.GeoDataFrame, area_crs: str
     q, p = parcels.sindex.query(parts, predicate="intersects")
     a = parts[q]
     b = np.asarray(parcels.geometry.values, dtype=object)[p]
-    inner = ~shapely.touches(a, b)
+    inner = ~threads.in_slices(shapely.touches, a, b)
     q, p, a, b = q[inner], p[inner], a[inner], b[inner]
     inter = gpd.GeoSeries(threads.in_slices(shapely.intersection, a, b), crs=parcels.crs)
-    overlap = area_m2(inter, area_crs) if len(inter) else np.array([], dtype=float)
+    overlap = shapely.area(project(inter, area_crs)) if len(inter) else np.array([], dtype=float)
     key = owner[q].astype(np.int64) * len(parcels) + p
     keys, at = np.unique(key, return_inverse=True)
     return idx_in[keys // len(parcels)], (keys % len(parcels)).astype(np.int64), np.bincount(at, weights=overlap)
