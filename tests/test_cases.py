@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from landrenew import ledger
+from landrenew import audit, ledger
 from landrenew.actors import Actor, Forbidden
 from landrenew.cases import (
     CaseError,
@@ -284,6 +284,25 @@ def test_events_are_appended_with_actor_dates_and_attachment_hash(opened, profil
     assert get_case(ws.engine, profile, ADMIN, c)["state"] == "filed"
 
 
+def test_an_attachment_is_kept_only_for_a_found_case_and_an_allowed_actor(opened, profile, proof):
+    """The file is copied into the workspace after the case is found and the actor allowed, under
+    the case number the store holds: a refused move or an unknown (or ``..``) case number writes
+    nothing anywhere; the kept file is whole (no partial file left beside it)."""
+    ws, no = opened
+    before = {p for p in ws.path.rglob("*") if p.is_file()}
+    with pytest.raises(Forbidden):
+        move(ws, profile, WUJIN, no["P4"], "filed", "2023-03-20", attachment=proof)  # 新北's case
+    for bad in ("..", "../..", "no-such-case"):
+        with pytest.raises(CaseError):
+            transition(ws, profile, ADMIN, bad, "filed", 1, when=date(2023, 3, 20), attachment=proof)
+        with pytest.raises(CaseError):
+            add_comment(ws, profile, ADMIN, bad, 1, "意见", attachment=proof)
+    assert {p for p in ws.path.rglob("*") if p.is_file()} == before
+    move(ws, profile, XINBEI, no["P4"], "filed", "2023-03-20", attachment=proof)
+    kept = [p for p in (ws.path / "attachments").rglob("*") if p.is_file()]
+    assert [p.parent.name for p in kept] == [no["P4"]] and kept[0].read_bytes() == proof.read_bytes()
+
+
 def test_a_move_changes_the_views_data_stamp_and_a_comment_does_not(opened, profile, proof):
     """Tiles, list totals and the cockpit are cached per data stamp: a comment must not empty them."""
     from landrenew.features import data_stamp
@@ -543,7 +562,9 @@ def test_many_clients_move_cases_and_transfer_quota_at_once_on_postgres(ws, prof
     with ws.engine.connect() as conn:
         report = ledger.verify(conn, profile)
         stored = {r.transfer_id for r in conn.execute(select(QuotaTransfer.transfer_id))}
+        trail = audit.verify(conn, profile)  # 16 writers at once never forked a chain
     assert report.ok, report.problems
+    assert trail.ok, trail.findings
     for tid, results in outcomes.items():
         kinds = [k for k, _ in results]
         if tid in stored:

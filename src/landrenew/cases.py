@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -29,7 +30,7 @@ from landrenew.actors import Actor
 from landrenew.analysis.disposal import stock_linkage_ratio
 from landrenew.policy import Profile
 from landrenew.policy.schema import DisposalRule, Transition, Workflow
-from landrenew.store import Workspace
+from landrenew.store import Workspace, chain
 from landrenew.store.bulk import insert_frame
 from landrenew.store.models import AnalysisRun, CaseEvent, CaseParcel, ClearanceCase, RunCase
 
@@ -112,12 +113,13 @@ def open_cases(ws: Workspace, profile: Profile, actor: Actor, *, run_id: int | N
         ids = _ids_of(conn, numbers)
         links = pd.DataFrame({"case_id": ids, "parcel_key": keys.to_numpy()}).explode("parcel_key")
         insert_frame(conn, LINK, links)
-        insert_frame(conn, EVENT, pd.DataFrame({
+        events = pd.DataFrame({
             "case_id": ids, "seq": 1, "action": "open", "from_state": None, "to_state": cases["state"],
             "event_date": when, "actor": actor.name, "role": actor.role, "comment": f"由分析批次 {run_id} 的处置建议立案",
             "data": [{"run_id": run_id, "run_case_id": c} for c in cases["run_case_id"]], "attachment_name": None,
             "attachment_sha256": None, "recorded_at": now,
-        }))
+        })
+        insert_frame(conn, EVENT, pd.DataFrame(chain.chained(conn, "case_event", events.to_dict("records"))))
         out.opened = list(numbers)
     return out
 
@@ -258,7 +260,6 @@ def transition(ws: Workspace, profile: Profile, actor: Actor, case_no: str, to_s
     the quota; all in one transaction. Returns the updated case (as :func:`get_case`)."""
     values = dict(values or {})
     when = when or date.today()
-    stored = _store_attachment(ws, case_no, attachment) if attachment else None
     with ws.engine.begin() as conn:
         row = _case_row(conn, case_no, lock=True)
         actor.require_district(profile, row["district_code"])
@@ -268,6 +269,7 @@ def transition(ws: Workspace, profile: Profile, actor: Actor, case_no: str, to_s
         states = {s.key: s for s in wf.params.states}
         actor.require(profile, move.roles, f"将案件从「{states[row['state']].name_zh}」办理到「{states[to_state].name_zh}」",
                       f"move a case from {row['state']} to {to_state}", row["district_code"])
+        stored = _store_attachment(ws, row["case_no"], attachment) if attachment else None
         entered = _check_requirements(profile, move, values, comment, stored)
         _check_date(row, when)
         data = {**row["data"], **entered}
@@ -290,12 +292,12 @@ def add_comment(ws: Workspace, profile: Profile, actor: Actor, case_no: str, ver
     if not (text or "").strip():
         raise CaseError("意见不能为空", "the comment is empty")
     when = when or date.today()
-    stored = _store_attachment(ws, case_no, attachment) if attachment else None
     with ws.engine.begin() as conn:
         row = _case_row(conn, case_no, lock=True)
         actor.require(profile, profile.operations.permissions.get("comment", []), "填写意见", "comment on cases",
                       row["district_code"])
         _check_version(conn, row, version)
+        stored = _store_attachment(ws, row["case_no"], attachment) if attachment else None
         done = conn.execute(update(CASE).where(CASE.c.id == row["id"], CASE.c.version == version)
                             .values(version=version + 1, updated_at=datetime.now(UTC)))
         if done.rowcount != 1:
@@ -397,29 +399,45 @@ def _check_date(row: dict[str, Any], when: date) -> None:
 def _event(conn: Connection, case_id: int, seq: int, action: str, from_state: str | None, to_state: str | None,
            when: date, actor: Actor, comment: str | None, data: dict[str, Any],
            stored: tuple[str, str] | None) -> None:
-    conn.execute(EVENT.insert().values(
+    conn.execute(EVENT.insert().values(**chain.chained(conn, "case_event", [dict(
         case_id=case_id, seq=seq, action=action, from_state=from_state, to_state=to_state, event_date=when,
         actor=actor.name, role=actor.role, comment=comment, data=data,
         attachment_name=stored[0] if stored else None, attachment_sha256=stored[1] if stored else None,
-        recorded_at=datetime.now(UTC)))
+        recorded_at=datetime.now(UTC))])[0]))
 
 
 def _store_attachment(ws: Workspace, case_no: str, path: Path) -> tuple[str, str]:
-    """Copy ``path`` into the workspace (``attachments/<case>/<sha256>_<name>``); its name and SHA-256."""
+    """Copy ``path`` into the workspace (:func:`attachment_path`); its name and SHA-256.
+
+    Called once the case is found and the actor allowed, with the case number the store holds.
+    The file appears whole or not at all (written beside, then renamed); a move that then fails
+    leaves it unreferenced, and a retry finds it in place (the name carries the hash).
+    """
     path = Path(path)
     if not path.is_file():
         raise CaseError(f"找不到附件 {path}", f"no such file {path}")
+    sha = file_sha256(path)
+    target = attachment_path(ws, case_no, sha, path.name)
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+        shutil.copyfile(path, partial)
+        os.replace(partial, target)
+    return path.name, sha
+
+
+def attachment_path(ws: Workspace, case_no: str, sha256: str, name: str) -> Path:
+    """Where a case's attached file is kept: ``attachments/<case>/<sha256[:16]>_<name>``."""
+    return ws.path / "attachments" / case_no / f"{sha256.lower()[:16]}_{name}"
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 (hex) of a file, read in blocks."""
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with Path(path).open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-    sha = digest.hexdigest()
-    folder = ws.path / "attachments" / case_no
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{sha[:16]}_{path.name}"
-    if not target.exists():
-        shutil.copyfile(path, target)
-    return path.name, sha
+    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- quota

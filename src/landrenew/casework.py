@@ -24,7 +24,9 @@ from landrenew.cases import (
     COMMENT,
     ESTIMATE_COLUMNS,
     CaseError,
+    attachment_path,
     case_events,
+    file_sha256,
     get_case,
     list_cases,
 )
@@ -228,9 +230,12 @@ def attachment_file(ws: Workspace, profile: Profile, actor: Actor, case_no: str,
     if hit.empty:
         raise CaseError(f"案件 {case_no} 没有该附件", f"case {case_no} has no such attachment")
     name = str(hit["attachment_name"].iloc[0])
-    path = ws.path / "attachments" / case_no / f"{sha256.lower()[:16]}_{name}"
+    path = attachment_path(ws, case_no, sha256, name)
     if not path.is_file():
         raise CaseError(f"附件文件已不在工作区：{path.name}", f"the attached file is no longer in the workspace: {path.name}")
+    if file_sha256(path) != sha256.lower():
+        raise CaseError(f"附件文件 {name} 与登记的哈希不符：已被改动", f"the attached file {name} does not match its "
+                        "recorded SHA-256: it was altered")
     return path, name
 
 

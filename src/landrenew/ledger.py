@@ -37,6 +37,7 @@ from sqlalchemy.orm import aliased
 
 from landrenew.actors import Actor, Forbidden
 from landrenew.policy import Profile
+from landrenew.store import chain
 from landrenew.store.models import ClearanceCase, QuotaAccount, QuotaTransfer
 
 ISSUED = "issued"
@@ -522,9 +523,10 @@ def _insert_transfer(conn: Connection, req: TransferRequest, ids: dict[str, int]
     """Insert the transfer row; its id is the posting order."""
     values = {f: getattr(req, f) for f in ("transfer_id", "kind", "amount", "transfer_type", "price_yuan_per_mu",
                                            "reason", "case_id", "rule_id", "compensates", "value_date")}
-    row = conn.execute(QuotaTransfer.__table__.insert().values(
-        **values, debit_account_id=ids[req.from_owner], credit_account_id=ids[req.to_owner],
-        actor=actor.name, recorded_at=datetime.now(UTC)).returning(QuotaTransfer.id))
+    values.update(debit_account_id=ids[req.from_owner], credit_account_id=ids[req.to_owner], actor=actor.name,
+                  recorded_at=datetime.now(UTC))
+    row = conn.execute(QuotaTransfer.__table__.insert().values(**chain.chained(conn, "quota_transfer", [values])[0])
+                       .returning(QuotaTransfer.id))
     return row.scalar_one()
 
 

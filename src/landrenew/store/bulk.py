@@ -19,19 +19,26 @@ from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import JSON, Connection, Table, any_, bindparam, column, delete, select
+from sqlalchemy import JSON, Connection, DateTime, Table, any_, bindparam, column, delete, select
 from sqlalchemy import table as table_clause
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.types import TypeEngine
 
 
-def _values(s: pd.Series, is_json: bool) -> list[Any]:
-    """A column as Python scalars, None for missing."""
-    if is_json:
+def _values(s: pd.Series, kind: TypeEngine, dialect: str) -> list[Any]:
+    """A column as Python scalars for a column of type ``kind``, None for missing."""
+    if isinstance(kind, JSON):
         return [None if v is None or v is pd.NA or (isinstance(v, float) and v != v)
                 else json.dumps(v, ensure_ascii=False, default=str) for v in s]
     if pd.api.types.is_datetime64_any_dtype(s):
-        s = s.dt.date
+        if not isinstance(kind, DateTime):
+            s = s.dt.date
+        elif dialect == "sqlite":  # the text SQLAlchemy writes and reads there: UTC, no offset
+            utc = s.dt.tz_convert("UTC").dt.tz_localize(None) if s.dt.tz is not None else s
+            s = utc.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+        else:
+            return [None if v is pd.NaT else v.to_pydatetime() for v in s]
     return s.astype(object).where(s.notna(), None).tolist()
 
 
@@ -43,7 +50,7 @@ def insert_frame(conn: Connection, table: Table, df: pd.DataFrame) -> int:
     unknown = [c for c in df.columns if c not in table.c]
     if unknown:
         raise KeyError(f"{table.name} has no column(s) {unknown}")
-    data = [_values(df[c], isinstance(table.c[c].type, JSON)) for c in cols]
+    data = [_values(df[c], table.c[c].type, conn.dialect.name) for c in cols]
     rows = list(zip(*data, strict=True))
     names = ", ".join(f'"{c}"' for c in cols)
     if conn.dialect.name == "postgresql":

@@ -457,6 +457,9 @@ class CaseEvent(Base):
     attachment_name: Mapped[str | None] = mapped_column(Text)
     attachment_sha256: Mapped[str | None] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: hash chain in id order (``audit``): the previous row's ``row_hash`` and this row's
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 # --------------------------------------------------------------------------- quota ledger
@@ -502,6 +505,9 @@ class QuotaTransfer(Base):
     value_date: Mapped[date] = mapped_column(Date)
     actor: Mapped[str] = mapped_column(String(128))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: hash chain in id order (``audit``): the previous row's ``row_hash`` and this row's
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 # --------------------------------------------------------------------------- users of the web app
