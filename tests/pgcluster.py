@@ -129,6 +129,7 @@ class PgServer:
         self._template: str | None = None
         self._created: set[str] = set()
         self._stop = None  # set for a cluster we started
+        self.cluster: Cluster | None = None  # the cluster we started
 
     # --- starting ---------------------------------------------------------------------------------
 
@@ -156,6 +157,7 @@ class PgServer:
             raise
         server = cls(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", tag)
         server._stop = cluster.stop
+        server.cluster = cluster
         return server
 
     # --- databases --------------------------------------------------------------------------------
@@ -275,6 +277,14 @@ class Cluster:
                 if attempt == 4:
                     raise
         raise AssertionError("unreachable")
+
+    def pause(self) -> None:
+        """Stop the server at once, as a crash would (its data kept: :meth:`resume` starts it again)."""
+        self.run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start the paused server again, on its port."""
+        self.run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "start")
 
     def stop(self) -> None:
         """Stop the server (immediately: nothing is kept) and remove the folder; safe to call twice."""

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import HTTPException, RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from landrenew.actors import Forbidden
 from landrenew.cases import CaseError, CaseNotFound, StaleCase
@@ -33,7 +34,10 @@ RESPONSES: dict[int | str, dict] = {
     status: {"model": ErrorResponse, "description": text}
     for status, text in [(401, "not signed in"), (403, "not allowed (role, district or CSRF token)"),
                          (404, "not found"), (409, "stale: changed by someone else since"),
-                         (422, "invalid request or refused by the rules")]}
+                         (413, "the upload is too large"), (422, "invalid request or refused by the rules"),
+                         (500, "internal error"), (503, "the database is unavailable or busy: retry later")]}
+#: seconds a client is told to wait before retrying when the database is unavailable
+RETRY_AFTER_S = 5
 
 
 def refusal(status: int, code: str, zh: str, en: str) -> HTTPException:
@@ -81,6 +85,24 @@ def install(app: FastAPI) -> None:
             return _json(exc.status_code, d["code"], d.get("zh", ""), d.get("en", ""))
         text = str(exc.detail)
         return _json(exc.status_code, f"http_{exc.status_code}", text, text)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_unavailable(request: Request, _exc: DBAPIError) -> Response:
+        """The database went away (restart, network) or is busy: 503 and retry; the pool's pre-ping
+        reconnects on a later request, so the server recovers without a restart."""
+        zh, en = "数据库暂时不可用，请稍后重试", "the database is unavailable; try again shortly"
+        headers = {"Retry-After": str(RETRY_AFTER_S)}
+        if _wants_page(request):
+            return HTMLResponse(f'<!doctype html><html lang="zh"><head><meta charset="utf-8">'
+                                f'<meta http-equiv="refresh" content="{RETRY_AFTER_S}"><title>{zh}</title></head>'
+                                f"<body><h1>{zh}</h1><p>{en}</p></body></html>", status_code=503, headers=headers)
+        return JSONResponse(error_body("database_unavailable", zh, en), status_code=503, headers=headers)
+
+    @app.exception_handler(Exception)
+    async def _internal(_r: Request, _exc: Exception) -> Response:
+        """Anything unforeseen: 500 in the one error shape (the traceback goes to the server's log)."""
+        return _json(500, "internal", "服务器内部错误，请联系管理员", "internal server error; tell the administrator")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_r: Request, exc: RequestValidationError) -> Response:
