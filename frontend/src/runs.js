@@ -44,7 +44,8 @@ function runRow(r) {
     const btn = $("compare");
     if (btn) btn.disabled = picked.length !== 2;
   });
-  const statusText = { done: T("完成", "done"), failed: T("失败", "failed"), running: T("运行中", "running") }[r.status] || r.status;
+  const statusText = { done: T("完成", "done"), failed: T("失败", "failed"), running: T("运行中", "running"),
+                       interrupted: T("中断", "interrupted") }[r.status] || r.status;
   return el("tr", { "data-run": r.id },
     el("td", {}, box),
     el("td", { class: "num" }, r.id),

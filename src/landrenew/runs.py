@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, insert, select, update
 
 from landrenew import __version__
 from landrenew.analysis.pipeline import AnalysisResult, Progress, run_pipeline
@@ -45,15 +50,25 @@ def analyze(ws: Workspace, profile: Profile, as_of: date | None = None, year: in
     With ``cluster`` (a Dask scheduler address, or ``local:N``) the spatial steps run per
     partition on its workers, reading the partitions from ``cluster_data`` (default
     ``WORKSPACE/cache/cluster``; on a real cluster a folder every worker can read).
+
+    A run is ``running`` while its process holds its lock file; killed, it is found by
+    :func:`recover` (called here first) and marked ``interrupted``. Its results are stored in one
+    transaction; its files are written beside (``runs/<id>.partial``) before that commit and moved
+    into place after it, so a run is never ``done`` with half its files.
     """
     as_of = as_of or date.today()
     digest = profile.digest()
-    with ws.engine.begin() as conn:
-        run_id = conn.execute(insert(AnalysisRun.__table__).returning(AnalysisRun.__table__.c.id), [{
-            "started_at": datetime.now(UTC), "status": "running", "as_of": as_of, "profile_id": profile.id,
-            "profile_version": profile.version, "profile_digest": digest, "input_hash": "",
-            "code_version": code_version(), "timings": {}, "counts": {}, "user": user or current_user(), "note": note,
-        }]).scalar_one()
+    recover(ws)
+    with _starting(ws):
+        with ws.engine.begin() as conn:
+            run_id = conn.execute(insert(AnalysisRun.__table__).returning(AnalysisRun.__table__.c.id), [{
+                "started_at": datetime.now(UTC), "status": "running", "as_of": as_of, "profile_id": profile.id,
+                "profile_version": profile.version, "profile_digest": digest, "input_hash": "",
+                "code_version": code_version(), "timings": {}, "counts": {}, "user": user or current_user(),
+                "note": note,
+            }]).scalar_one()
+        lock = _hold(_lock_path(ws, run_id))
+    partial, final = _outputs_dir(ws, run_id, partial=True), _outputs_dir(ws, run_id)
     try:
         progress("snapshot")
         t = time.perf_counter()
@@ -68,30 +83,114 @@ def analyze(ws: Workspace, profile: Profile, as_of: date | None = None, year: in
                     spread.close()
         else:
             result = run_pipeline(snapshot, profile, as_of, year, progress)
-        progress("store")
-        t = time.perf_counter()
-        with ws.engine.begin() as conn, bulk_writing(conn):
-            _store_results(conn, run_id, snapshot.parcels, result)
-            index_run_text(conn, run_id, result.year)
-            timings = {"snapshot": read_s, **result.timings, "store": time.perf_counter() - t}
-            result.timings = timings
-            conn.execute(update(AnalysisRun.__table__).where(AnalysisRun.__table__.c.id == run_id).values(
-                status="done", finished_at=datetime.now(UTC), input_hash=snapshot.input_hash, year=result.year,
-                timings={k: round(v, 3) for k, v in timings.items()}, counts=result.counts()))
-        refresh_statistics(ws.engine)
+        timings = {"snapshot": read_s, **result.timings}
+        result.timings = timings
         if outputs:
             progress("outputs")
             t = time.perf_counter()
             meta = {"run_id": run_id, "profile": f"{profile.id} {profile.version}", "profile_digest": digest,
                     "input_hash": snapshot.input_hash, "as_of": as_of, "year": result.year}
-            result.outputs = write_outputs(run_id, snapshot, result, meta, ws.path / "runs" / str(run_id))
+            written = write_outputs(run_id, snapshot, result, meta, partial)
             timings["outputs"] = time.perf_counter() - t
-    except Exception:
+        progress("store")
+        t = time.perf_counter()
+        with ws.engine.begin() as conn, bulk_writing(conn):
+            _store_results(conn, run_id, snapshot.parcels, result)
+            index_run_text(conn, run_id, result.year)
+            timings["store"] = time.perf_counter() - t
+            conn.execute(update(AnalysisRun.__table__).where(AnalysisRun.__table__.c.id == run_id).values(
+                status="done", finished_at=datetime.now(UTC), input_hash=snapshot.input_hash, year=result.year,
+                timings={k: round(v, 3) for k, v in timings.items()}, counts=result.counts()))
+        if outputs:
+            partial.replace(final)
+            result.outputs = {k: final / p.name for k, p in written.items()}
+        refresh_statistics(ws.engine)
+    except BaseException:
         with ws.engine.begin() as conn:
-            conn.execute(update(AnalysisRun.__table__).where(AnalysisRun.__table__.c.id == run_id)
+            conn.execute(update(AnalysisRun.__table__).where(AnalysisRun.__table__.c.id == run_id,
+                                                             AnalysisRun.__table__.c.status == "running")
                          .values(status="failed", finished_at=datetime.now(UTC)))
+        shutil.rmtree(partial, ignore_errors=True)
         raise
+    finally:
+        _release(lock, _lock_path(ws, run_id))
     return run_id, result
+
+
+def recover(ws: Workspace) -> list[int]:
+    """Mark ``interrupted`` the runs left ``running`` by a process that is gone (killed, power cut),
+    remove their half-written files, and move into place the files of a run that was stored just
+    before its process died. Returns the ids of the runs marked."""
+    runs = ws.path / "runs"
+    t = AnalysisRun.__table__
+    with _starting(ws):
+        with ws.engine.connect() as conn:
+            running = conn.execute(select(t.c.id).where(t.c.status == "running")).scalars().all()
+        gone = [rid for rid in running if not _held(_lock_path(ws, rid))]
+        if gone:  # still running in the store: a run that ended meanwhile has left that status
+            with ws.engine.begin() as conn:
+                conn.execute(update(t).where(t.c.id.in_(gone), t.c.status == "running")
+                             .values(status="interrupted", finished_at=datetime.now(UTC)))
+        with ws.engine.connect() as conn:
+            done = set(conn.execute(select(t.c.id).where(t.c.status == "done")).scalars())
+        active = set(running) - set(gone)
+        for lock in runs.glob(".run-*.lock") if runs.is_dir() else []:  # of runs whose process is gone
+            if not _held(lock):
+                lock.unlink(missing_ok=True)
+        for partial in runs.glob("*.partial") if runs.is_dir() else []:
+            rid = int(partial.name.split(".")[0]) if partial.name.split(".")[0].isdigit() else None
+            if rid in active:
+                continue
+            if rid in done and not _outputs_dir(ws, rid).exists():
+                partial.replace(_outputs_dir(ws, rid))
+            else:
+                shutil.rmtree(partial, ignore_errors=True)
+    return gone
+
+
+def _outputs_dir(ws: Workspace, run_id: int, partial: bool = False) -> Path:
+    return ws.path / "runs" / (f"{run_id}.partial" if partial else str(run_id))
+
+
+def _lock_path(ws: Workspace, run_id: int) -> Path:
+    return ws.path / "runs" / f".run-{run_id}.lock"
+
+
+@contextmanager
+def _starting(ws: Workspace) -> Iterator[None]:
+    """Serialises starting a run (row, then its lock) with :func:`recover`'s look at the locks."""
+    fh = _hold(ws.path / "runs" / ".starting.lock")
+    try:
+        yield
+    finally:
+        fh.close()
+
+
+def _hold(path: Path) -> IO[str]:
+    """An exclusive lock on ``path`` (waits for it); kept until the file object is closed or the
+    process ends, whichever comes first (the kernel releases it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = path.open("a")
+    fcntl.flock(fh, fcntl.LOCK_EX)
+    return fh
+
+
+def _held(path: Path) -> bool:
+    """True when a live process holds the lock on ``path``."""
+    if not path.exists():
+        return False
+    with path.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return False
+
+
+def _release(fh: IO[str], path: Path) -> None:
+    path.unlink(missing_ok=True)
+    fh.close()
 
 
 def _insert(conn: Connection, model: type, df: pd.DataFrame) -> None:

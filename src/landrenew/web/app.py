@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from landrenew.policy import load_profile
+from landrenew.runs import recover
 from landrenew.store import Workspace
 from landrenew.web import (
     api,
@@ -44,6 +45,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
                               "(landrenew users token).")
     app.state.settings = settings
     app.state.ws = Workspace.open(settings.workspace, settings.database_url)
+    recover(app.state.ws)  # runs a killed server left running are marked interrupted
     app.state.profile = load_profile(settings.profile)
 
     limit = settings.max_upload_mb * 1024 * 1024

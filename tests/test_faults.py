@@ -1,0 +1,118 @@
+"""Faults: a process killed (SIGKILL) in the middle of its work leaves the store consistent, on
+SQLite and on PostgreSQL, and repeating the command completes the work."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from conftest import fresh_workspace
+from landrenew.demo.job import run_demo
+from landrenew.runs import analyze, recover
+from landrenew.store.models import AnalysisRun, RunParcel, RunTagHit
+
+LANDRENEW = str(Path(sys.executable).with_name("landrenew"))
+
+
+@pytest.fixture(scope="module")
+def city(request, backend, tmp_path_factory, profile):
+    """A small loaded demo city (not analysed)."""
+    with fresh_workspace(request, backend, tmp_path_factory.mktemp("faults") / "ws") as ws:
+        assert not run_demo(ws, profile, 3000, 7).failed
+        yield ws
+
+
+def _runs(ws) -> dict[int, str]:
+    with ws.engine.connect() as conn:
+        return dict(conn.execute(select(AnalysisRun.id, AnalysisRun.status)).all())
+
+
+def _rows(ws, model, run_id: int) -> int:
+    with ws.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(model).where(model.run_id == run_id)).scalar_one()
+
+
+def _killed_during(cmd: list[str], started, delay: float, timeout: float = 120) -> bool:
+    """Run ``cmd``, wait until ``started()`` says its work began, let it work ``delay`` s more,
+    then SIGKILL it. True when it was killed (False: it finished first)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + timeout
+        while not started():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"{' '.join(cmd[:2])} ended or never began (exit {proc.returncode})")
+            time.sleep(0.02)
+        time.sleep(delay)
+        if proc.poll() is not None:
+            return False
+        os.kill(proc.pid, signal.SIGKILL)
+        return True
+    finally:
+        proc.wait()
+
+
+@pytest.mark.parametrize("delay", [0.0, 1.0, 2.5, 4.0])
+def test_an_analysis_killed_midway_is_marked_interrupted_and_leaves_no_half_results(city, profile, delay):
+    ws = city
+    before = set(_runs(ws))
+    cmd = [LANDRENEW, "analyze", "--workspace", str(ws.path), "--db", ws.database_url, "--as-of", "2024-12-31"]
+    killed = _killed_during(cmd, lambda: set(_runs(ws)) - before, delay)
+    (new,) = set(_runs(ws)) - before
+    if killed and _runs(ws)[new] == "running":
+        assert recover(ws) == [new]
+    else:
+        recover(ws)  # killed after its commit: tidies its lock file and moves its files into place
+    status = _runs(ws)
+    assert "running" not in status.values()
+    for rid, state in status.items():
+        files = ws.path / "runs" / str(rid)
+        if state == "done":
+            assert _rows(ws, RunParcel, rid) > 0 and _rows(ws, RunTagHit, rid) > 0
+            assert sorted(p.suffix for p in files.iterdir()) == [".gpkg", ".json", ".xlsx"]
+        else:
+            assert state == "interrupted" and _rows(ws, RunParcel, rid) == 0 and not files.exists()
+    assert not list((ws.path / "runs").glob("*.partial")) and not list((ws.path / "runs").glob(".run-*.lock"))
+    run_id, _ = analyze(ws, profile, date(2024, 12, 31))  # repeating the command completes the work
+    assert _runs(ws)[run_id] == "done" and (ws.path / "runs" / str(run_id) / f"run_{run_id}.gpkg").is_file()
+
+
+def test_recover_marks_only_runs_whose_process_is_gone_and_finishes_a_stored_runs_files(ws):
+    """A ``running`` run whose lock nobody holds is interrupted and its half-written files go; one
+    whose lock is held (its process alive) is left alone; a ``done`` run killed before its files
+    were moved into place gets them moved."""
+    from datetime import UTC, datetime
+
+    import pandas as pd
+
+    from landrenew import runs
+    from landrenew.store.bulk import insert_frame
+
+    now = datetime.now(UTC)
+    row = {"started_at": now, "as_of": date(2024, 12, 31), "profile_id": "p", "profile_version": "1",
+           "profile_digest": "d", "input_hash": "h", "code_version": "t", "timings": {}, "counts": {}, "user": "t"}
+    with ws.engine.begin() as conn:
+        insert_frame(conn, AnalysisRun.__table__, pd.DataFrame([{**row, "id": 1, "status": "running"},
+                                                               {**row, "id": 2, "status": "running"},
+                                                               {**row, "id": 3, "status": "done"}]))
+    folder = ws.path / "runs"
+    for name in ("1.partial", "3.partial"):
+        (folder / name).mkdir(parents=True)
+        (folder / name / "run.json").write_text("{}")
+    (folder / ".run-1.lock").touch()  # left by a killed process
+    alive = runs._hold(runs._lock_path(ws, 2))
+    try:
+        assert recover(ws) == [1]
+        assert _runs(ws) == {1: "interrupted", 2: "running", 3: "done"}
+        assert sorted(p.name for p in folder.iterdir()) == [".run-2.lock", ".starting.lock", "3"]
+        assert (folder / "3" / "run.json").is_file()
+    finally:
+        alive.close()
+    assert recover(ws) == [2]  # its process let go of the lock without finishing: gone too
