@@ -5,6 +5,7 @@ database directly (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import text
@@ -57,7 +58,7 @@ def test_a_worked_city_verifies_and_every_row_is_chained(worked, profile):
         for table in ("case_event", "quota_transfer"):
             rows = conn.execute(text(f"SELECT prev_hash, row_hash FROM {table} ORDER BY id")).all()
             assert rows[0].prev_hash == GENESIS
-            assert all(b.prev_hash == a.row_hash for a, b in zip(rows, rows[1:]))
+            assert all(b.prev_hash == a.row_hash for a, b in pairwise(rows))
 
 
 def _edit_comment(ws):
