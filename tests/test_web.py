@@ -89,6 +89,55 @@ def test_disabling_a_user_ends_its_sessions(app, ws):
     assert c.get("/api/me").status_code == 401
 
 
+def test_repeated_failed_sign_ins_are_throttled_per_user_name_then_allowed_again(app):
+    """After ``login_failures_per_user`` wrong passwords the user name is refused (429, even with
+    the right password) until the window has passed; other users are not; a success clears it."""
+    clock = [1000.0]
+    app.state.login_throttle.clock = lambda: clock[0]
+    c = TestClient(app)
+    for _ in range(app.state.settings.login_failures_per_user):
+        assert sign_in(c, password="wrong-password-1").status_code == 401
+    blocked = sign_in(c)
+    assert blocked.status_code == 429 and "登录失败次数过多" in blocked.text
+    assert 0 < int(blocked.headers["Retry-After"]) <= app.state.settings.login_window_minutes * 60
+    assert sign_in(TestClient(app), "wujin").status_code == 303  # another user name
+    clock[0] += app.state.settings.login_window_minutes * 60
+    assert sign_in(c).status_code == 303
+    assert sign_in(c, password="wrong-password-1").status_code == 401  # the count started again
+
+
+def test_failed_sign_ins_from_one_address_are_throttled_across_user_names(app):
+    c = TestClient(app)
+    limit = app.state.settings.login_failures_per_address
+    for i in range(limit):
+        assert sign_in(c, f"nobody{i}", "wrong-password-1").status_code == 401
+    assert sign_in(c, "wujin").status_code == 429
+
+
+def test_an_idle_session_ends_and_a_used_one_goes_on(app, ws):
+    """A session ends ``session_idle_minutes`` after its last request, before its absolute expiry."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from landrenew.store.models import WebSession
+
+    c = TestClient(app)
+    sign_in(c)
+    assert c.get("/api/me").status_code == 200
+    idle = timedelta(minutes=app.state.settings.session_idle_minutes)
+    with ws.engine.begin() as conn:  # its last request was just under the idle limit ago
+        conn.execute(update(WebSession).values(last_seen_at=datetime.now(UTC) - idle + timedelta(minutes=2)))
+    assert c.get("/api/me").status_code == 200  # … which notes this one
+    with ws.engine.begin() as conn:
+        seen = conn.execute(WebSession.__table__.select()).mappings().one()["last_seen_at"]
+        assert abs((seen.replace(tzinfo=UTC) if seen.tzinfo is None else seen) - datetime.now(UTC)) < timedelta(minutes=1)
+        conn.execute(update(WebSession).values(last_seen_at=datetime.now(UTC) - idle - timedelta(seconds=1)))
+    assert c.get("/api/me").status_code == 401
+    with ws.engine.connect() as conn:  # and it is gone
+        assert conn.execute(WebSession.__table__.select()).first() is None
+
+
 def test_an_api_token_works_without_cookies_and_stops_when_revoked(app, ws):
     token = users.create_token(ws.engine, "admin", "nightly export")
     c = TestClient(app)

@@ -189,17 +189,32 @@ def start_session(engine: Engine, user: User, hours: float) -> Session:
     with engine.begin() as conn:
         conn.execute(delete(WebSession).where(WebSession.expires_at < now))
         conn.execute(WebSession.__table__.insert().values(
-            id_hash=_digest(cookie), user_id=user.id, csrf_token=csrf, created_at=now, expires_at=expires))
+            id_hash=_digest(cookie), user_id=user.id, csrf_token=csrf, created_at=now, expires_at=expires,
+            last_seen_at=now))
     return Session(cookie, csrf, expires)
 
 
-def session_user(engine: Engine, cookie: str) -> tuple[User, str] | None:
-    """The user and CSRF token of a live session, else None (expired, ended or user disabled)."""
+#: how stale a session's ``last_seen_at`` may get before a request writes it again
+SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def session_user(engine: Engine, cookie: str, idle: timedelta | None = None) -> tuple[User, str] | None:
+    """The user and CSRF token of a live session, else None (expired, idle longer than ``idle``,
+    ended or user disabled). A live session's last request is noted (at most once a minute)."""
+    key = _digest(cookie)
     with engine.connect() as conn:
-        row = conn.execute(select(U, S.c.csrf_token, S.c.expires_at).join(S, S.c.user_id == U.c.id)
-                           .where(S.c.id_hash == _digest(cookie))).first()
-    if row is None or _aware(row.expires_at) <= _now() or row.disabled:
+        row = conn.execute(select(U, S.c.csrf_token, S.c.expires_at, S.c.created_at, S.c.last_seen_at)
+                           .join(S, S.c.user_id == U.c.id).where(S.c.id_hash == key)).first()
+    now = _now()
+    if row is None or _aware(row.expires_at) <= now or row.disabled:
         return None
+    seen = _aware(row.last_seen_at or row.created_at)
+    if idle is not None and seen + idle <= now:
+        end_session(engine, cookie)
+        return None
+    if now - seen >= SEEN_RESOLUTION:
+        with engine.begin() as conn:
+            conn.execute(update(WebSession).where(WebSession.id_hash == key).values(last_seen_at=now))
     return _user(row), row.csrf_token
 
 

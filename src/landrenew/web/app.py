@@ -26,6 +26,7 @@ from landrenew.web import (
     tiles,
 )
 from landrenew.web.settings import WebSettings
+from landrenew.web.throttle import LoginThrottle
 
 STATIC = Path(__file__).parent / "static"
 #: no inline script or style, nothing from another origin; map workers run from blob: URLs
@@ -46,6 +47,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.ws = Workspace.open(settings.workspace, settings.database_url)
     recover(app.state.ws)  # runs a killed server left running are marked interrupted
+    app.state.login_throttle = LoginThrottle(
+        {"user": settings.login_failures_per_user, "addr": settings.login_failures_per_address},
+        settings.login_window_minutes * 60)
     app.state.profile = load_profile(settings.profile)
 
     limit = settings.max_upload_mb * 1024 * 1024

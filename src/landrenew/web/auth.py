@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from landrenew import users
+from landrenew.web import throttle
 from landrenew.web.context import SESSION_COOKIE, context, lang_of
 from landrenew.web.i18n import words
 from landrenew.web.render import render
@@ -48,9 +49,19 @@ def login(request: Request, username: Annotated[str, Form()], password: Annotate
     if not expected or not hmac.compare_digest(expected, csrf_token):
         return _login_page(request, next, "页面已过期，请重新登录 / the page expired, sign in again", 403)
     state = request.app.state
+    attempt = throttle.keys(username, request.client.host if request.client else None)
+    wait = state.login_throttle.wait_s(attempt)
+    if wait:
+        minutes = max(1, round(wait / 60))
+        resp = _login_page(request, next, f"登录失败次数过多，请 {minutes} 分钟后再试 / too many failed sign-ins: "
+                                          f"try again in {minutes} min", 429)
+        resp.headers["Retry-After"] = str(wait)
+        return resp
     user = users.authenticate(state.ws.engine, username, password)
     if user is None:
+        state.login_throttle.failed(attempt)
         return _login_page(request, next, w["bad_login"], 401)
+    state.login_throttle.succeeded(attempt)
     session = users.start_session(state.ws.engine, user, state.settings.session_hours)
     resp = RedirectResponse(_safe_next(next), status_code=303)
     resp.set_cookie(SESSION_COOKIE, session.cookie, httponly=True, samesite="strict", path="/",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -60,7 +61,8 @@ def _identify(request: Request) -> tuple[User, str | None]:
             raise NotSignedIn()
         return user, None
     cookie = request.cookies.get(SESSION_COOKIE)
-    found = users.session_user(ws.engine, cookie) if cookie else None
+    idle = timedelta(minutes=request.app.state.settings.session_idle_minutes)
+    found = users.session_user(ws.engine, cookie, idle) if cookie else None
     if found is None:
         raise NotSignedIn()
     return found
