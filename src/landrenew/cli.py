@@ -10,6 +10,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from landrenew import backup_cli
 from landrenew.audit_cli import audit_app
 from landrenew.cases_cli import cases_app
 from landrenew.cli_options import (
@@ -49,6 +50,8 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.command()(backup_cli.backup)
+app.command()(backup_cli.restore)
 
 
 @app.command()

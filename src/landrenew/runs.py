@@ -102,6 +102,7 @@ def analyze(ws: Workspace, profile: Profile, as_of: date | None = None, year: in
                 status="done", finished_at=datetime.now(UTC), input_hash=snapshot.input_hash, year=result.year,
                 timings={k: round(v, 3) for k, v in timings.items()}, counts=result.counts()))
         if outputs:
+            shutil.rmtree(final, ignore_errors=True)  # the store gave this id afresh: a folder there is stale
             partial.replace(final)
             result.outputs = {k: final / p.name for k, p in written.items()}
         refresh_statistics(ws.engine)

@@ -59,8 +59,9 @@ def run_demo(ws: Workspace, profile: Profile, n_parcels: int, seed: int,
 
 
 def empty_workspace(folder: Path) -> None:
-    """Remove a workspace's SQLite store, reports and deliveries (for ``demo --fresh``)."""
+    """Remove a workspace's SQLite store and the files that belong to it: reports, deliveries, run
+    outputs and attachments (for ``demo --fresh``)."""
     for name in ("landrenew.sqlite", "landrenew.sqlite-wal", "landrenew.sqlite-shm"):
         (folder / name).unlink(missing_ok=True)
-    for sub in ("deliveries", "reports"):
+    for sub in ("deliveries", "reports", "runs", "attachments"):
         shutil.rmtree(folder / sub, ignore_errors=True)

@@ -23,13 +23,15 @@ class Workspace:
     database_url: str
 
     @classmethod
-    def open(cls, path: str | Path | None = None, database_url: str | None = None) -> Workspace:
-        """Open (creating if needed) the workspace folder and bring its schema to the latest migration."""
+    def open(cls, path: str | Path | None = None, database_url: str | None = None, *,
+             migrate: bool = True) -> Workspace:
+        """Open (creating if needed) the workspace folder and, unless ``migrate`` is false, bring its
+        schema to the latest migration."""
         folder = resolve_folder(path)
         folder.mkdir(parents=True, exist_ok=True)
         url = database_url or os.environ.get(ENV_DATABASE_URL) or f"sqlite:///{folder / 'landrenew.sqlite'}"
         ws = cls(folder, url)
-        if upgrade(ws.engine):
+        if migrate and upgrade(ws.engine):
             refresh_statistics(ws.engine)
         return ws
 
