@@ -116,3 +116,77 @@ def test_recover_marks_only_runs_whose_process_is_gone_and_finishes_a_stored_run
     finally:
         alive.close()
     assert recover(ws) == [2]  # its process let go of the lock without finishing: gone too
+
+
+@pytest.mark.parametrize("delay", [1.5, 2.5, 3.5, 4.5])
+def test_a_load_killed_midway_leaves_no_half_batch_and_a_reload_completes(city, profile, delay):
+    """The 武进 parcels delivered again (a new batch replaces the district's rows), killed at
+    several points: the district's parcels always come from exactly one whole batch."""
+    from sqlalchemy import text
+
+    from landrenew.loading import load_file
+
+    ws = city
+    path = next((ws.path / "deliveries").rglob("320412*宗地.gpkg"))
+
+    def batches() -> list[tuple[int, int]]:
+        with ws.engine.connect() as conn:
+            return conn.execute(text("SELECT batch_id, COUNT(*) FROM parcel WHERE district_code = '320412' "
+                                     "GROUP BY batch_id")).all()
+
+    ((_, rows),) = batches()
+    cmd = [LANDRENEW, "load", "parcels", str(path), "--workspace", str(ws.path), "--db", ws.database_url]
+    started = time.monotonic()
+    _killed_during(cmd, lambda: time.monotonic() - started > 0, delay)
+    ((batch, count),) = batches()  # one batch, whole: the old one or the new one
+    assert count == rows
+    with ws.engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM ingest_batch WHERE id = :b"), {"b": batch}).scalar_one() == 1
+    assert load_file(ws, profile, "parcels", path).loaded  # repeating the command completes the work
+    ((again, count),) = batches()
+    assert again > batch and count == rows
+
+
+def test_killed_case_moves_and_transfers_leave_the_books_whole_and_a_rerun_finishes(ws, profile):
+    """A client working every workflow's course and 60 transfers is killed again and again; after
+    each kill the ledger verifies, the audit trail is whole and every case's events form a legal
+    chain (no move without its event, no credit without its move); rerun, it finishes the work."""
+    import random
+
+    from landrenew import audit, ledger
+    from landrenew.cases import list_cases
+    from test_cases import ADMIN, event_chain_problems, workflow_ws
+
+    workflow_ws(ws, profile, copies=2)
+    cmd = [sys.executable, str(Path(__file__).with_name("fault_worker.py")), str(ws.path), ws.database_url]
+    def written() -> int:
+        with ws.engine.connect() as conn:
+            return sum(conn.execute(select(func.count()).select_from(t)).scalar_one() for t in audit.TABLES.values())
+
+    rng, kills, progressed = random.Random(3), 0, 0
+    for _ in range(5):
+        before = written()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout.readline().strip() == b"ready"
+        time.sleep(rng.uniform(0.2, 2.0))
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            kills += 1
+            progressed += written() > before  # killed in the middle of its work, not before it
+        _, err = proc.communicate()
+        assert proc.returncode in (0, -signal.SIGKILL), err.decode()[-2000:]
+        with ws.engine.connect() as conn:
+            assert ledger.verify(conn, profile).ok
+            trail = audit.verify(conn, profile, ws)
+            assert trail.ok, trail.findings
+        assert event_chain_problems(ws, profile) == []
+        if proc.returncode == 0:
+            break
+    assert kills >= 1 and progressed >= 1
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and "finished" in done.stdout, done.stderr[-2000:]
+    cases = list_cases(ws.engine, profile, ADMIN)
+    for no, f, p, state in zip(cases["case_no"], cases["family"], cases["path"], cases["state"], strict=True):
+        assert state == profile.operations.workflow_for(f, p).params.main_path()[-1].to_state, no
+    with ws.engine.connect() as conn:
+        assert ledger.verify(conn, profile).ok and audit.verify(conn, profile, ws).ok
