@@ -165,3 +165,27 @@ def test_an_altered_or_missing_attached_file_is_found_and_not_served(worked, pro
     files[0].unlink()
     with worked.engine.connect() as conn:
         assert {f.code for f in audit.verify(conn, profile, worked).findings} == {"attachment_missing"}
+
+
+def test_a_forger_who_rebuilds_the_chain_is_caught_by_the_course_and_the_head(worked, profile):
+    """Someone with the database and this code can recompute every hash after an edit; the case's
+    events must still tell a legal course of its workflow, and the chain's head changes (which
+    is why the head is worth recording elsewhere)."""
+    from sqlalchemy import select
+
+    from landrenew.store.chain import row_hash
+    from landrenew.store.models import CaseEvent
+
+    head = check(worked, profile).heads["case_event"]
+    sql(worked, "UPDATE case_event SET from_state = 'identified' WHERE id = 7")  # approved straight from identified
+    events = CaseEvent.__table__
+    with worked.engine.begin() as conn:
+        prev = GENESIS
+        for row in conn.execute(select(events).order_by(events.c.id)).mappings().all():
+            h = row_hash("case_event", prev, row)
+            conn.execute(text("UPDATE case_event SET prev_hash = :p, row_hash = :h WHERE id = :i"),
+                         {"p": prev, "h": h, "i": row["id"]})
+            prev = h
+    report = check(worked, profile)
+    assert [(f.row_id, f.code) for f in report.findings] == [(7, "course")]
+    assert report.heads["case_event"] != head

@@ -64,6 +64,7 @@ def verify(conn: Connection, profile: Profile, ws: Workspace | None = None) -> A
         report.findings += found
         report.rows[table], report.heads[table] = count, head
     report.findings += _case_versions(conn)
+    report.findings += _case_courses(conn, profile)
     if ws is not None:
         report.findings += _attachments(conn, ws)
     report.findings += [Finding("quota_transfer", None, f"ledger:{p.code}", p.zh, p.en)
@@ -129,4 +130,45 @@ def _attachments(conn: Connection, ws: Workspace) -> list[Finding]:
                                  f"第 {r.id} 行的附件 {r.attachment_name} 与登记的哈希不符：文件被改动",
                                  f"the file {r.attachment_name} attached by row {r.id} no longer has its recorded "
                                  "SHA-256: it was altered"))
+    return found
+
+
+def _case_courses(conn: Connection, profile: Profile) -> list[Finding]:
+    """Every case's events tell a legal course: opened in its workflow's first state, each move a
+    transition of the workflow from the state the case was in, comments where it stood, ending in
+    the state the case row holds."""
+    e, c = CaseEvent.__table__, ClearanceCase.__table__
+    flows = {wf.id: wf for wf in profile.operations.workflows}
+    cases = {r.id: r for r in conn.execute(select(c.c.id, c.c.case_no, c.c.workflow_id, c.c.state))}
+    found: list[Finding] = []
+    state: dict[int, str | None] = {}
+    bad: set[int] = set()
+    rows = conn.execute(select(e.c.id, e.c.case_id, e.c.action, e.c.from_state, e.c.to_state)
+                        .order_by(e.c.case_id, e.c.seq))
+    for ev in rows:
+        case = cases.get(ev.case_id)
+        if case is None or ev.case_id in bad:
+            continue
+        wf = flows.get(case.workflow_id)
+        here = state.get(ev.case_id)
+        if ev.action == "open":
+            ok = here is None and wf is not None and ev.to_state == wf.params.initial
+        elif ev.action == "comment":
+            ok = here is not None and ev.from_state == here == ev.to_state
+        else:
+            ok = (here is not None and wf is not None and ev.from_state == here
+                  and any(t.to_state == ev.to_state for t in wf.params.moves_from(here)))
+        if not ok:
+            bad.add(ev.case_id)
+            found.append(Finding("case_event", ev.id, "course",
+                                 f"案件 {case.case_no} 的第 {ev.id} 行事件（{ev.action} {ev.from_state}→{ev.to_state}）"
+                                 f"不是其流程中从「{here}」出发的合法一步",
+                                 f"event row {ev.id} of case {case.case_no} ({ev.action} {ev.from_state}→{ev.to_state}) "
+                                 f"is not a legal step of its workflow from {here}"))
+        state[ev.case_id] = ev.to_state
+    for cid, case in cases.items():
+        if cid not in bad and state.get(cid) != case.state:
+            found.append(Finding("case_event", None, "course",
+                                 f"案件 {case.case_no} 处于「{case.state}」，但其事件止于「{state.get(cid)}」",
+                                 f"case {case.case_no} is in {case.state} but its events end in {state.get(cid)}"))
     return found
