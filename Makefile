@@ -6,7 +6,7 @@ PARCELS ?= 50000
 SEED ?= 42
 WORKSPACE ?= workspace
 
-.PHONY: demo test lint bench bench-demo bench-scale bench-engines load clean serve assets
+.PHONY: demo test lint bench bench-demo bench-scale bench-engines load soak clean serve assets
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -61,6 +61,9 @@ bench-scale: $(VENV)/.installed-dev $(BENCH_WS)/landrenew.sqlite
 
 load: $(VENV)/.installed-dev $(BENCH_WS)/landrenew.sqlite
 	$(BIN)/python -m landrenew.bench_load $(BENCH_WS) --users 50 --duration 120 --into BENCHMARKS.md
+
+soak: $(VENV)/.installed-dev
+	$(BIN)/python -m landrenew.bench_soak --minutes 10 --into docs/reliability.md
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) $(BENCH_WS) .pytest_cache build *.egg-info frontend/node_modules src/landrenew/web/static/dist

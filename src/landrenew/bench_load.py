@@ -385,10 +385,10 @@ def _cpu_of(pid: int) -> Iterator[dict]:
 
 
 def run_load(base: str, plan: Plan, users: int, spawn_rate: float, duration: float,
-             log: Callable[[str], None] = print) -> dict:
-    """Run ``users`` simulated users against ``base`` for ``duration`` s once all are spawned."""
+             log: Callable[[str], None] = print, user_class: type[LandUser] = LandUser) -> dict:
+    """Run ``users`` simulated users (``user_class``) against ``base`` for ``duration`` s once all are spawned."""
     attrs = {"plan": plan, "counter": itertools.count(), "host": base, "abstract": False}
-    env = Environment(user_classes=[type("LoadUser", (LandUser,), attrs)], events=events)
+    env = Environment(user_classes=[type("LoadUser", (user_class,), attrs)], events=events)
     statuses: dict[str, Counter] = defaultdict(Counter)
 
     def on_request(name: str, response: object = None, **_kw: object) -> None:
@@ -421,7 +421,7 @@ def run_load(base: str, plan: Plan, users: int, spawn_rate: float, duration: flo
         "users": users, "spawn_rate": spawn_rate, "duration_s": duration, "ramp_s": round(ramp, 1),
         "elapsed_s": round(seconds, 1),
         "groups": {g: _summary(by_group[g], seconds) | {"status": dict(sorted(statuses[g].items()))}
-                   for g in GROUPS if g in by_group},
+                   for g in [*GROUPS, *sorted(set(by_group) - set(GROUPS))] if g in by_group},
         "total": _summary(env.stats.total, seconds),
         "requests": {e.name: _summary(e, seconds) for e in entries},
         "errors": [{"name": e.name, "error": str(e.error), "n": e.occurrences}
