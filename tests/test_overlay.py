@@ -72,6 +72,19 @@ def profile():
     return load_profile()
 
 
+def calls_of(monkeypatch, name: str, arg: int) -> list[shapely.Geometry]:
+    """Record the geometries passed as argument ``arg`` to ``shapely.<name>`` from now on."""
+    seen: list[shapely.Geometry] = []
+    real = getattr(shapely, name)
+
+    def counting(*args, **kwargs):
+        seen.extend(np.atleast_1d(args[arg]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(shapely, name, counting)
+    return seen
+
+
 def run(parcels, layers, profile, gap_m: float = 100.0, share: float = 0.5, **kw) -> pd.DataFrame:
     return overlay(parcels, layers, profile, gap_m=gap_m, space_min_share=share, **kw)
 
@@ -119,14 +132,8 @@ def test_no_intersection_is_computed_for_a_parcel_inside_a_layer(profile, monkey
                                 (ORIGIN[0] + 300, ORIGIN[1] + 200)])
     layers = layers_frame([("eco_redline", box(0, 0, 100, 100), "湿地"),
                            ("basic_farmland", triangle, "基本农田")])
-    seen: list[shapely.Geometry] = []
     real = shapely.intersection
-
-    def counting(x, y, *args, **kwargs):
-        seen.extend(np.atleast_1d(x))
-        return real(x, y, *args, **kwargs)
-
-    monkeypatch.setattr(shapely, "intersection", counting)
+    seen = calls_of(monkeypatch, "intersection", 0)
     out = run(parcels, layers, profile)
     assert len(seen) == 1 and seen[0].equals(a)
     assert out["share_eco_redline"].tolist() == [0.5, 0.0, 0.0, 0.0]
@@ -148,14 +155,7 @@ def test_single_part_multipolygons_take_the_one_vertex_path(profile, monkeypatch
     layers = layers_frame([("eco_redline", box(0, 0, 100, 100), "湿地"),
                            ("basic_farmland", box(300, 0, 200, 200), "基本农田")])
     plain = run(parcels_frame([inside, crossing]), layers, profile)
-    seen: list[shapely.Geometry] = []
-    real = shapely.covers
-
-    def counting(x, y, *args, **kwargs):
-        seen.extend(np.atleast_1d(y))
-        return real(x, y, *args, **kwargs)
-
-    monkeypatch.setattr(shapely, "covers", counting)
+    seen = calls_of(monkeypatch, "covers", 1)
     multi = run(parcels_frame([shapely.MultiPolygon([inside]), shapely.MultiPolygon([crossing])]), layers,
                 profile)
     assert seen and not any(g.equals(shapely.MultiPolygon([inside])) for g in seen)
