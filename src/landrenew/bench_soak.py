@@ -216,7 +216,10 @@ def section(m: dict) -> list[str]:
             f"once). Errors inside the simulated users: {len(m['exceptions'])}. Afterwards ({m['verify_s']:.1f} s): "
             f"`audit verify` over {m['rows']['case_event']:,} events and {m['rows']['quota_transfer']:,} transfers "
             f"{'passed' if m['audit_ok'] else 'FAILED: ' + '; '.join(m['audit_findings'])}, `ledger verify` "
-            f"{'passed' if m['ledger_ok'] else 'FAILED: ' + '; '.join(m['ledger_problems'])}: **{verdict}**.", ""]
+            f"{'passed' if m['ledger_ok'] else 'FAILED: ' + '; '.join(m['ledger_problems'])}: **{verdict}**. "
+            f"Load average at the end {m['load_after'][0]:.2f} on {m['cores']} cores (the server, PostgreSQL, "
+            "the load generator and whatever else ran share them): the latencies are this machine's, not a "
+            "server's.", ""]
 
 
 def main(argv: list[str] | None = None) -> None:
