@@ -8,6 +8,7 @@ refused as a whole when an entry would land outside its folder.
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import shutil
@@ -15,6 +16,7 @@ import stat
 import time
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -33,6 +35,9 @@ from landrenew.store import Workspace
 from landrenew.store.models import IngestBatch
 
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+#: entries an uploaded zip may hold: a Shapefile has about eight parts and a File GDB a few hundred files;
+#: 100,000 empty entries take ~20 s and as many files to unpack
+MAX_ZIP_ENTRIES = 10_000
 #: how many problems a report returns inline (the written report holds them all)
 ISSUE_LIMIT = 1000
 _CHUNK = 1 << 20
@@ -172,6 +177,11 @@ def _unzip(archive: Path, dest: Path, max_bytes: int) -> Path:
     except zipfile.BadZipFile as exc:
         raise UploadError(422, "bad_zip", "压缩包无法打开", "the zip file cannot be opened") from exc
     with zf:
+        if len(zf.infolist()) > MAX_ZIP_ENTRIES:
+            raise UploadError(422, "zip_entries", f"压缩包含 {len(zf.infolist()):,} 个文件，超过 {MAX_ZIP_ENTRIES:,} 个的上限；"
+                              "请只打包要导入的数据文件",
+                              f"the zip holds {len(zf.infolist()):,} files, above the limit of {MAX_ZIP_ENTRIES:,}; "
+                              "zip only the data to load")
         entries = []
         for info in zf.infolist():
             name = _entry_name(info).replace("\\", "/")
@@ -183,6 +193,9 @@ def _unzip(archive: Path, dest: Path, max_bytes: int) -> Path:
                 raise UploadError(422, "unsafe_zip", f"压缩包含符号链接：{name}", f"the zip holds a symbolic link: {name}")
             if info.is_dir() or not parts or parts[0] == "__MACOSX" or any(p.startswith(".") for p in parts):
                 continue
+            if info.flag_bits & 0x1:
+                raise UploadError(422, "bad_zip", f"压缩包已加密：{name}；请去掉密码后重新打包",
+                                  f"the zip is encrypted: {name}; zip it again without a password")
             entries.append((info, parts))
         if sum(i.file_size for i, _ in entries) > max_bytes:
             raise too_large(max_bytes)
@@ -191,9 +204,23 @@ def _unzip(archive: Path, dest: Path, max_bytes: int) -> Path:
             target = dest.joinpath(*parts)
             if not target.resolve().is_relative_to(root):
                 raise UploadError(422, "unsafe_zip", "压缩包含不安全的路径", "the zip holds an unsafe path")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, target.open("wb") as out:
-                shutil.copyfileobj(src, out, _CHUNK)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, target.open("wb") as out:
+                    shutil.copyfileobj(src, out, _CHUNK)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:  # damaged, or its size lied
+                raise UploadError(422, "bad_zip", f"压缩包中的 {name} 已损坏或使用了不支持的压缩方式；请用“ZIP（Deflate）”"
+                                  "格式重新打包", f"{name} in the zip is damaged or compressed in an unsupported way; "
+                                  "zip it again as plain ZIP (Deflate)") from exc
+            except (FileExistsError, IsADirectoryError, NotADirectoryError) as exc:  # a name both file and folder
+                raise UploadError(422, "bad_zip", f"压缩包中的 {name} 与另一文件或文件夹重名；请重新打包",
+                                  f"{name} in the zip clashes with another file or folder of the same name; "
+                                  "zip it again") from exc
+            except OSError as exc:
+                if exc.errno != errno.ENAMETOOLONG:
+                    raise
+                raise UploadError(422, "bad_zip", f"压缩包中的文件名过长：{name[:80]}…；请改短后重新打包",
+                                  f"a file name in the zip is too long: {name[:80]}…; shorten it and zip again") from exc
     gdbs = sorted(p for p in dest.rglob("*.gdb") if p.is_dir())
     files = sorted(p for p in dest.rglob("*") if p.is_file() and p.suffix.lower() in _DATA_SUFFIXES
                    and not any(g in p.parents for g in gdbs))

@@ -90,3 +90,20 @@ PART_ABOVE_WHOLE_STORED = M("part_above_whole_stored", "与库中已有数值合
                             "本文件与此前导入的同一区县同一年度数值不一致：核对本文件或先重新导入另一方的数据",
                             "this file disagrees with the figures loaded earlier for the same district and year: "
                             "check it, or re-load the other source first")
+BAD_TEXT = M("bad_text", "文字不是有效的 UTF-8 编码（文件可能已损坏）", "the text is not valid UTF-8 (the file may be damaged)",
+             "在 GIS 中打开该图层、核对此要素的属性后另存为新文件再导入",
+             "open the layer in GIS, check this feature's attributes, save it as a new file and load that")
+WORKBOOK_TOO_LARGE = M("workbook_too_large", "工作簿解压后超过 {limit} MB 的上限",
+                       "the workbook unpacks to more than the limit of {limit} MB",
+                       "删除多余的工作表和空白行列后另存为 .xlsx，或拆成多个文件导入",
+                       "delete extra sheets and blank rows/columns, save as .xlsx again, or split it into several files")
+SHEET_TOO_LARGE = M("sheet_too_large", "工作表「{sheet}」的数据区域达 {rows} 行 × {cols} 列，超过 {limit} 个单元格的上限",
+                    "sheet '{sheet}' spans {rows} rows × {cols} columns, above the limit of {limit} cells",
+                    "删除数据区域右侧和下方的多余单元格（选中整行/整列后“删除”，不是清除内容）后保存",
+                    "delete the stray cells right of and below the data (delete whole rows/columns, not just "
+                    "their contents) and save")
+TOO_MANY_VERTICES = M("too_many_vertices", "图形节点过多：超过每个要素 {limit} 个节点的上限（节点数见“值”列）",
+                      "the shape has too many vertices: above the limit of {limit} per feature (count in the value "
+                      "column)",
+                      "在 QGIS 中用“简化”（矢量 → 几何工具 → 简化，容差 0.1 米）减少节点后重新导入",
+                      "simplify it in QGIS (Vector ▸ Geometry Tools ▸ Simplify, tolerance 0.1 m) and load again")

@@ -8,25 +8,42 @@ two-row header with merged group cells is folded into one.
 from __future__ import annotations
 
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 import pyproj
 
 from landrenew.intake import messages as msg
-from landrenew.intake.report import IntakeReport
+from landrenew.intake.report import IntakeReport, Message
 from landrenew.intake.schema import SourceKind
 
 SPATIAL_SUFFIXES = {".gpkg": "gpkg", ".shp": "shp", ".gdb": "gdb", ".geojson": "geojson", ".json": "geojson",
                     ".parquet": "parquet", ".geoparquet": "parquet"}
 TABLE_SUFFIXES = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xlsx", ".csv": "csv", ".txt": "csv"}
 HEADER_SCAN_ROWS = 6
+#: an Excel workbook is a zip of XML parts: refused when they would unpack to more than this (a 100,000-row
+#: firm list is ~150 MB of XML; calamine holds a sheet's XML and all its cells in memory at once)
+MAX_XLSX_UNPACKED_MB = 1024
+#: cells from A1 to a sheet's last filled cell: calamine allocates that rectangle in one piece, and a single
+#: value in XFD1048576 asks for 17 billion cells and aborts the process (a 100,000-row sheet of 100 columns
+#: is 10 million; a grid this size costs calamine and pandas ~2 GB)
+MAX_SHEET_CELLS = 20_000_000
 _BRACKETS = re.compile(r"[（(\[【].*?[）)\]】]")
 _SPACE = re.compile(r"[\s_\-·.:：/]+")
+
+
+class Refused(Exception):
+    """A file-level problem found while reading, with the message that explains it."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.problem_en)
+        self.message = message
 
 
 @dataclass
@@ -77,6 +94,9 @@ def read_raw(path: Path, kind: SourceKind, report: IntakeReport, *, sheet: str |
             raw = _read_table(path, fmt, sheet, encoding)
             return _with_header(raw, kind, report)
         return _read_spatial(path, fmt, layer, encoding, report)
+    except Refused as exc:
+        report.add("error", exc.message)
+        return None
     except Exception as exc:  # GDAL, calamine and pandas raise many kinds; all are "cannot read"
         report.add("error", msg.UNREADABLE.format(detail=str(exc).splitlines()[0][:300], formats=formats))
         return None
@@ -84,6 +104,8 @@ def read_raw(path: Path, kind: SourceKind, report: IntakeReport, *, sheet: str |
 
 def _read_table(path: Path, fmt: str, sheet: str | None, encoding: str | None) -> pd.DataFrame:
     if fmt == "xlsx":
+        if zipfile.is_zipfile(path):  # .xlsx/.xlsm (a legacy .xls is bounded by its format: 65,536 × 256)
+            _check_workbook(path)
         return pd.read_excel(path, sheet_name=sheet or 0, header=None, engine="calamine", dtype=object)
     for enc in ([encoding] if encoding else ["utf-8-sig", "gb18030"]):
         try:
@@ -92,6 +114,63 @@ def _read_table(path: Path, fmt: str, sheet: str | None, encoding: str | None) -
         except UnicodeDecodeError:
             continue
     raise ValueError("the CSV is neither UTF-8 nor GBK/GB18030; pass --encoding")
+
+
+_CELL_COLUMN = re.compile(rb' r="([A-Z]{1,3})\d')
+_ROW_NUMBER = re.compile(rb'<row[^>]*? r="(\d{1,7})"')
+_TAG = re.compile(rb"<(?:\w+:)?(c|row)(?=[\s/>])([^>]*)>")
+_REF = re.compile(rb'\sr="([A-Z]*)(\d*)"')
+
+
+def _check_workbook(path: Path) -> None:
+    """Refuse a workbook that would unpack beyond `MAX_XLSX_UNPACKED_MB` (each part is unpacked and its
+    checksum checked, so a part lying about its size is caught too) or whose sheet spans more than
+    `MAX_SHEET_CELLS`, before calamine reads it."""
+    with zipfile.ZipFile(path) as zf:
+        if sum(i.file_size for i in zf.infolist()) > MAX_XLSX_UNPACKED_MB << 20:
+            raise Refused(msg.WORKBOOK_TOO_LARGE.format(limit=MAX_XLSX_UNPACKED_MB))
+        for info in zf.infolist():
+            with zf.open(info) as part:
+                rows, cols = _sheet_extent(part) if info.filename.lower().endswith(".xml") else (0, 0)
+            if rows * cols > MAX_SHEET_CELLS:
+                sheet = Path(info.filename).stem
+                raise Refused(msg.SHEET_TOO_LARGE.format(sheet=sheet, rows=f"{rows:,}", cols=f"{cols:,}",
+                                                         limit=f"{MAX_SHEET_CELLS:,}"))
+
+
+def _sheet_extent(part: zipfile.ZipExtFile) -> tuple[int, int]:
+    """At least the (last row, last column) of a worksheet's XML, read in blocks: cells carry an
+    ``r="B7"`` reference, except from some exporters, whose cells are then followed one by one."""
+    rows = cols = row = col = 0
+    tail = b""
+    while block := part.read(1 << 20):
+        data = tail + block
+        cut = data.rfind(b"<")
+        data, tail = (data[:cut], data[cut:]) if 0 <= cut > len(data) - 4096 else (data, b"")  # a split tag
+        columns = _CELL_COLUMN.findall(data)
+        if len(columns) == data.count(b"<c ") + data.count(b"<c>"):  # Excel's own way (else: prefixed tags …)
+            numbers = _ROW_NUMBER.findall(data)
+            unnumbered = data.count(b"<row ") + data.count(b"<row>") - len(numbers)
+            rows = max(rows, max(map(int, numbers), default=0) + unnumbered, row + unnumbered)
+            cols = max(cols, max(map(_column, set(columns)), default=0))
+            continue
+        for m in _TAG.finditer(data):  # cells without a reference: by position
+            ref = _REF.search(m.group(2))
+            if m.group(1) == b"row":
+                row, col = (int(ref.group(2)) if ref and ref.group(2) else row + 1), 0
+                rows = max(rows, row)
+                continue
+            col = _column(ref.group(1)) if ref and ref.group(1) else col + 1
+            row = int(ref.group(2)) if ref and ref.group(2) else row
+            rows, cols = max(rows, row), max(cols, col)
+    return rows, cols
+
+
+def _column(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
 
 
 def _with_header(raw: pd.DataFrame, kind: SourceKind, report: IntakeReport) -> RawTable | None:
@@ -129,7 +208,7 @@ def _filled(v: object) -> bool:
 
 
 def _read_spatial(path: Path, fmt: str, layer: str | None, encoding: str | None,
-                  report: IntakeReport) -> RawTable:
+                  report: IntakeReport) -> RawTable | None:
     if fmt == "parquet":
         gdf = gpd.read_parquet(path)
     else:
@@ -144,7 +223,37 @@ def _read_spatial(path: Path, fmt: str, layer: str | None, encoding: str | None,
     geometry = gdf.geometry
     frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     rows = pd.Series(np.arange(1, len(frame) + 1))  # feature number as GIS tools show it (1-based)
+    if not _valid_text(frame, rows, report):
+        return None
     return RawTable(frame, rows, geometry=geometry, declared_crs=gdf.crs)
+
+
+def _valid_text(frame: pd.DataFrame, rows: pd.Series, report: IntakeReport) -> bool:
+    """Text read through Arrow is taken as UTF-8 unchecked (a damaged GeoPackage fails later, anywhere):
+    report each cell that is not, by feature and column; False when there is one."""
+    ok = True
+    for col in frame.columns:
+        arrow = getattr(frame[col].array, "__arrow_array__", None)
+        data = arrow() if arrow is not None else None
+        if data is None or not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+            continue
+        try:
+            data.validate(full=True)
+            continue
+        except pa.ArrowInvalid:
+            ok = False
+        raw = pd.Series(data.cast(pa.large_binary()).to_pylist(), index=frame.index)
+        bad = raw.map(lambda b: b is not None and not _is_utf8(b))
+        report.add("error", msg.BAD_TEXT, rows[bad], str(col), raw[bad].map(lambda b: b.decode("utf-8", "replace")))
+    return ok
+
+
+def _is_utf8(b: bytes) -> bool:
+    try:
+        b.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _redecode(gdf: gpd.GeoDataFrame) -> str | None:

@@ -13,6 +13,7 @@ from functools import lru_cache
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from landrenew.codes import landuse
 from landrenew.codes.parcel_code import validate_parcel_codes
@@ -28,6 +29,11 @@ from landrenew.intake.schema import Column, SourceKind
 
 #: declared vs drawn area: differences above this share are reported (data quality, not policy)
 AREA_TOLERANCE = 0.05
+#: vertices of one feature above which it is refused (an operational limit, not policy): a parcel has tens
+#: to thousands, a district boundary traced at 1 m a few hundred thousand; beyond this a shape is a
+#: densified or stream-traced artefact, and every check, the store and the map would spend seconds and
+#: hundreds of MB on it (10 million vertices: ~6 s and ~1.3 GB to validate and store)
+MAX_VERTICES = 1_000_000
 _TRUE = {"是", "y", "yes", "true", "t", "1", "有", "√", "✓", "x"}
 _FALSE = {"否", "n", "no", "false", "f", "0", "无", "-", "—"}
 _CODE_SPLIT = re.compile(r"[;；,，、\s]+")
@@ -487,6 +493,11 @@ def _part_labels(kind: SourceKind, parts: tuple[str, ...], whole: str) -> dict[s
 def _check_geometry(geometry: gpd.GeoSeries, out: pd.DataFrame, rows: pd.Series, kind: SourceKind,
                     ctx: IntakeContext, report: IntakeReport,
                     crs_override: str | None) -> tuple[gpd.GeoSeries, pd.Series, str] | None:
+    vertices = pd.Series(shapely.get_num_coordinates(np.asarray(geometry.array)), index=geometry.index)
+    huge = vertices > MAX_VERTICES
+    report.add("error", msg.TOO_MANY_VERTICES.format(limit=f"{MAX_VERTICES:,}"), rows[huge], "geometry",
+               vertices[huge].map("{:,}".format))
+    geometry = geometry.where(~huge, None)  # not checked further: each check would take seconds
     present = ~(geometry.isna() | geometry.is_empty)
     bounds = tuple(geometry[present].total_bounds) if present.any() else (np.nan,) * 4
     crs = check_crs(geometry.crs, bounds, crs_override, extent=ctx.extent)
@@ -496,9 +507,9 @@ def _check_geometry(geometry: gpd.GeoSeries, out: pd.DataFrame, rows: pd.Series,
         return None
     if crs.note_zh:
         report.add("warning", msg.CRS_NOTE.format(note=crs.note_zh, note_en=crs.note_en))
-    bad = pd.Series(False, index=out.index)
+    bad = huge.copy()
     if kind.geometry == "polygon":
-        report.add("error", msg.EMPTY_GEOMETRY, rows[~present], "geometry")
+        report.add("error", msg.EMPTY_GEOMETRY, rows[~present & ~huge], "geometry")
         bad |= ~present
     gtype = geometry.geom_type.fillna("")
     not_poly = present & ~gtype.isin(["Polygon", "MultiPolygon"])
