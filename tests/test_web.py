@@ -253,3 +253,11 @@ def test_the_warm_up_fills_the_cockpit_and_list_caches_and_new_data_are_seen(web
     transition(web_city.ws, profile, admin, no, "withdrawn", version + 1, comment="企业已自行整改")
     leader.get("/api/targets")
     assert len(api._VIEWS.data) == 4
+
+
+def test_a_trend_over_centuries_is_refused_not_computed(app):
+    """Each quarter end is a full measurement of every target: a range of 10,000 years is refused."""
+    c = TestClient(app)
+    sign_in(c)
+    r = c.get("/api/targets/trend", params={"start": "0001-01-01", "end": "9999-12-31"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "range"

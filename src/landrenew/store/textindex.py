@@ -102,6 +102,7 @@ def matches(conn: Connection, kind: str, query: str) -> ColumnElement | None:
 
 def _code_match(conn: Connection, query: str) -> ColumnElement | None:
     """Parcel ids whose code or BSM contains ``query``, by trigrams."""
+    query = query.replace("\x00", "")  # no code holds a NUL; FTS5 and PostgreSQL text refuse it
     if len(query) < TRIGRAM:
         return None
     if conn.dialect.name == "sqlite":  # an FTS5 phrase of trigrams is an exact, case-folded substring

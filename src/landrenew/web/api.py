@@ -17,6 +17,7 @@ from landrenew.policy import Profile
 from landrenew.store.summary import run_overview
 from landrenew.targets import quarter_ends, target_table, target_trend
 from landrenew.web.context import Ctx
+from landrenew.web.errors import refusal
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -61,13 +62,21 @@ def targets_view(engine: Engine, profile: Profile, as_of: date | None = None, di
     return _cached(engine, ("targets", profile.digest(), as_of or date.today(), district), compute)
 
 
+#: quarter ends a trend may span (each is a full measurement of every target): 25 years
+MAX_TREND_QUARTERS = 100
+
+
 def trend_view(engine: Engine, profile: Profile, start: date | None = None, end: date | None = None) -> dict:
     """The city's value of every target at quarter ends, from the start of the policy's year
     (``source.date``) unless ``start`` is given, to ``end`` (today)."""
     end = end or date.today()
+    ends = quarter_ends(profile, end, start)
+    if len(ends) > MAX_TREND_QUARTERS:
+        raise refusal(422, "range", f"时间跨度过长：{len(ends)} 个季度，最多 {MAX_TREND_QUARTERS} 个",
+                      f"the range spans {len(ends)} quarters; at most {MAX_TREND_QUARTERS}")
 
     def compute() -> dict:
-        return {"rows": records(target_trend(engine, profile, quarter_ends(profile, end, start)))}
+        return {"rows": records(target_trend(engine, profile, ends))}
     return _cached(engine, ("trend", profile.digest(), start, end), compute)
 
 

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
 from landrenew.actors import Forbidden
 from landrenew.cases import CaseError, CaseNotFound, StaleCase
@@ -64,6 +64,13 @@ def _refusal(status: int, code: str):  # noqa: ANN202 - an exception handler
     return handler
 
 
+def _busy_or_gone(exc: DBAPIError) -> bool:
+    """A lost connection or a busy database (retry later), not a fault of the statement."""
+    if type(exc.orig).__module__ == "sqlite3":
+        return any(word in str(exc.orig).lower() for word in ("locked", "busy"))
+    return True
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
@@ -88,9 +95,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
-    async def _database_unavailable(request: Request, _exc: DBAPIError) -> Response:
+    async def _database_unavailable(request: Request, exc: DBAPIError) -> Response:
         """The database went away (restart, network) or is busy: 503 and retry; the pool's pre-ping
-        reconnects on a later request, so the server recovers without a restart."""
+        reconnects on a later request, so the server recovers without a restart. (SQLite reports a
+        bad statement as an "operational" error too: that one is ours, a 500.)"""
+        if not _busy_or_gone(exc):
+            raise exc  # a fault of ours: the 500 handler answers, and the server logs it
         zh, en = "数据库暂时不可用，请稍后重试", "the database is unavailable; try again shortly"
         headers = {"Retry-After": str(RETRY_AFTER_S)}
         if _wants_page(request):
@@ -98,6 +108,13 @@ def install(app: FastAPI) -> None:
                                 f'<meta http-equiv="refresh" content="{RETRY_AFTER_S}"><title>{zh}</title></head>'
                                 f"<body><h1>{zh}</h1><p>{en}</p></body></html>", status_code=503, headers=headers)
         return JSONResponse(error_body("database_unavailable", zh, en), status_code=503, headers=headers)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(_r: Request, _exc: Exception) -> Response:
+        """A number in the request the database cannot hold (an id beyond 64 bits, a page past the end
+        of any table): the request is wrong, not the server."""
+        return _json(422, "out_of_range", "请求中的数值超出范围", "a number in the request is out of range")
 
     @app.exception_handler(Exception)
     async def _internal(_r: Request, _exc: Exception) -> Response:
