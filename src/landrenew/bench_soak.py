@@ -31,7 +31,15 @@ from locust import task
 from landrenew import audit, ledger
 from landrenew.actors import Actor
 from landrenew.bench_engines import pg_url
-from landrenew.bench_load import LandUser, _ok, make_accounts, make_plan, run_load, signed_in
+from landrenew.bench_load import (
+    LandUser,
+    _ok,
+    make_accounts,
+    make_plan,
+    read_catalogue,
+    run_load,
+    signed_in,
+)
 from landrenew.bench_web import _retire, replace_section, served
 from landrenew.policy import load_profile
 from landrenew.store import Workspace
@@ -164,8 +172,6 @@ def measure(pg: str | None, parcels: int, users: int, minutes: float, seed: int 
             plan.comment_share = 0.05
             with served(Path(folder)) as base:
                 with signed_in(base, accounts[0]) as client:
-                    from landrenew.bench_load import read_catalogue
-
                     read_catalogue(client, plan)
                     while not client.get("/api/health").json()["warm"]:
                         time.sleep(0.5)
