@@ -17,7 +17,8 @@ import pandas as pd
 from sqlalchemy import Connection, func, select
 
 from landrenew import ledger
-from landrenew.cases import attachment_path, file_sha256
+from landrenew.cases import attachment_path
+from landrenew.hashing import file_sha256
 from landrenew.policy import Profile
 from landrenew.store import Workspace
 from landrenew.store.chain import CONTENT, GENESIS, TABLES, row_hash

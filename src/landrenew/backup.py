@@ -15,7 +15,6 @@ a backup made by an older landrenew restores into a newer one. Sign-in sessions 
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import shutil
@@ -48,6 +47,7 @@ from sqlalchemy import (
 )
 
 from landrenew import __version__
+from landrenew.hashing import file_sha256
 from landrenew.store import Workspace
 from landrenew.store.bulk import bulk_writing, insert_frame
 from landrenew.store.chain import TABLES as CHAINED
@@ -112,12 +112,12 @@ def backup(ws: Workspace, target: Path, progress: Callable[[str], None] = lambda
         with tarfile.open(partial, "w:gz" if target.name.endswith(".gz") else "w") as tar:
             for table in tables():
                 path = folder / f"{table.name}.parquet"
-                manifest.sha256[f"tables/{path.name}"] = _sha256(path)
+                manifest.sha256[f"tables/{path.name}"] = file_sha256(path)
                 tar.add(path, f"tables/{path.name}")
             for path in _workspace_files(ws):
                 rel = path.relative_to(ws.path).as_posix()
                 manifest.files[rel] = path.stat().st_size
-                manifest.sha256[f"files/{rel}"] = _sha256(path)
+                manifest.sha256[f"files/{rel}"] = file_sha256(path)
                 tar.add(path, f"files/{rel}")
             body = json.dumps(manifest.__dict__, ensure_ascii=False, indent=1).encode()
             info = tarfile.TarInfo("manifest.json")
@@ -268,14 +268,6 @@ def _workspace_files(ws: Workspace) -> Iterator[Path]:
             yield from sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _unpack(source: Path, folder: Path) -> Manifest:
     """Extract the archive's members (no path outside ``folder``), check them against the manifest."""
     try:
@@ -293,7 +285,7 @@ def _unpack(source: Path, folder: Path) -> Manifest:
                           f"backup format {manifest.format} is not supported (expected {FORMAT})")
     for member, sha in manifest.sha256.items():
         path = folder / member
-        if not path.is_file() or _sha256(path) != sha:
+        if not path.is_file() or file_sha256(path) != sha:
             raise BackupError(f"备份已损坏：{member} 缺失或与清单的 SHA-256 不符",
                               f"the backup is damaged: {member} is missing or does not match its SHA-256")
     return manifest

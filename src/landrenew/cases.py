@@ -13,7 +13,6 @@ workflows (``operations.workflows``), every change an append-only event.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import shutil
@@ -28,6 +27,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 from landrenew import ledger
 from landrenew.actors import Actor
 from landrenew.analysis.disposal import stock_linkage_ratio
+from landrenew.hashing import file_sha256
 from landrenew.policy import Profile
 from landrenew.policy.schema import DisposalRule, Transition, Workflow
 from landrenew.store import Workspace, chain
@@ -429,15 +429,6 @@ def _store_attachment(ws: Workspace, case_no: str, path: Path) -> tuple[str, str
 def attachment_path(ws: Workspace, case_no: str, sha256: str, name: str) -> Path:
     """Where a case's attached file is kept: ``attachments/<case>/<sha256[:16]>_<name>``."""
     return ws.path / "attachments" / case_no / f"{sha256.lower()[:16]}_{name}"
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 (hex) of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- quota

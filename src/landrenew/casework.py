@@ -26,10 +26,10 @@ from landrenew.cases import (
     CaseError,
     attachment_path,
     case_events,
-    file_sha256,
     get_case,
     list_cases,
 )
+from landrenew.hashing import file_sha256
 from landrenew.policy import Profile
 from landrenew.policy.schema import CaseField, Transition, Workflow
 from landrenew.store import Workspace

@@ -139,7 +139,8 @@ def recover(ws: Workspace) -> list[int]:
             if not _held(lock):
                 lock.unlink(missing_ok=True)
         for partial in runs.glob("*.partial") if runs.is_dir() else []:
-            rid = int(partial.name.split(".")[0]) if partial.name.split(".")[0].isdigit() else None
+            stem = partial.name.removesuffix(".partial")
+            rid = int(stem) if stem.isdigit() else None
             if rid in active:
                 continue
             if rid in done and not _outputs_dir(ws, rid).exists():
