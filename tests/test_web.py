@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from landrenew import users
+from landrenew.store.models import ApiToken
 from landrenew.web import WebSettings, create_app
 
 PASSWORD = "Changzhou-2025"
@@ -149,12 +152,56 @@ def test_an_api_token_works_without_cookies_and_stops_when_revoked(app, ws):
     assert c.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
+def test_an_api_token_stops_at_its_expiry_and_when_revoked_or_rotated(app, ws):
+    c = TestClient(app)
+    me = lambda t: c.get("/api/me", headers={"Authorization": f"Bearer {t}"}).status_code  # noqa: E731
+    token = users.create_token(ws.engine, "admin", "qgis", days=30)
+    [t] = users.list_tokens(ws.engine, "admin")
+    assert (t.label, t.status, t.last_used_at) == ("qgis", "live", None)
+    assert timedelta(days=29, hours=23) < t.expires_at - t.created_at <= timedelta(days=30)
+    assert me(token) == 200 and users.list_tokens(ws.engine)[0].last_used_at is not None
+    with ws.engine.begin() as conn:
+        conn.execute(update(ApiToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    assert me(token) == 401 and users.list_tokens(ws.engine)[0].status == "expired"
+    fresh = users.rotate_token(ws.engine, t.id, days=7)  # an expired token may still be replaced …
+    assert me(fresh) == 200 and [x.status for x in users.list_tokens(ws.engine)] == ["live", "revoked"]
+    with pytest.raises(users.UserError, match="已撤销"):  # … a revoked one not
+        users.rotate_token(ws.engine, t.id)
+    users.revoke_token(ws.engine, users.list_tokens(ws.engine)[0].id)
+    assert me(fresh) == 401
+    for days in (0, users.MAX_TOKEN_DAYS + 1):
+        with pytest.raises(users.UserError, match="有效期"):
+            users.create_token(ws.engine, "admin", "forever", days=days)
+    with pytest.raises(users.UserError, match="没有令牌"):
+        users.revoke_token(ws.engine, 999)
+
+
+def test_tokens_made_before_expiry_existed_get_one_at_the_upgrade(app, ws):
+    from sqlalchemy import text
+
+    from landrenew.store import migrate
+
+    migrate.command.downgrade(migrate.alembic_config(ws.engine), "0015")
+    with ws.engine.begin() as conn:
+        conn.execute(text("INSERT INTO api_token (user_id, label, token_hash, created_at, revoked) SELECT id, "
+                          "'old', 'abc', :t, false FROM app_user WHERE name = 'admin'"), {"t": datetime(2025, 1, 1)})
+    migrate.upgrade(ws.engine)
+    [t] = users.list_tokens(ws.engine)
+    assert t.status == "live" and timedelta(days=89) < t.expires_at - datetime.now(UTC) <= timedelta(days=90)
+
+
 def test_security_headers_forbid_inline_scripts_and_framing(app):
     r = TestClient(app).get("/login")
     csp = r.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
     assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
     assert "<script>" not in r.text and "http://" not in r.text and "https://" not in r.text
+    assert "strict-transport-security" not in r.headers  # plain HTTP: a browser would ignore it
+
+
+def test_behind_tls_browsers_are_told_to_keep_to_https(ws):
+    app = create_app(WebSettings(ws.path, ws.database_url, secure_cookies=True))
+    assert TestClient(app).get("/login").headers["strict-transport-security"] == "max-age=31536000"
 
 
 def test_the_language_is_chosen_once_and_remembered(app):
@@ -199,9 +246,18 @@ def test_cli_users_add_list_token_disable(ws):
     r = run(cli, ["users", "add", "x", "--role", "viewer", "--password-stdin", *cli_ws(ws)], input="weak\n")
     assert r.exit_code == 1 and "至少" in r.output
     assert "320481" in run(cli, ["users", "list", *cli_ws(ws)]).output
-    r = run(cli, ["users", "token", "liyang", *cli_ws(ws)])
+    r = run(cli, ["users", "token", "liyang", "--label", "qgis", "--days", "30", *cli_ws(ws)])
     token = r.output.strip().splitlines()[-1]
     assert token.startswith("lr_") and users.token_user(ws.engine, token).name == "liyang"
+    assert run(cli, ["users", "token", "liyang", "--days", "9999", *cli_ws(ws)]).exit_code == 1
+    listed = run(cli, ["users", "tokens", "liyang", *cli_ws(ws)]).output
+    assert "qgis" in listed and "有效" in listed and token not in listed
+    r = run(cli, ["users", "rotate-token", "1", *cli_ws(ws)])
+    rotated = r.output.strip().splitlines()[-1]
+    assert users.token_user(ws.engine, token) is None and users.token_user(ws.engine, rotated).name == "liyang"
+    assert "已撤销" in run(cli, ["users", "revoke-token", "2", *cli_ws(ws)]).output
+    assert users.token_user(ws.engine, rotated) is None
+    token = run(cli, ["users", "token", "liyang", *cli_ws(ws)]).output.strip().splitlines()[-1]
     assert run(cli, ["users", "disable", "liyang", *cli_ws(ws)]).exit_code == 0
     assert users.token_user(ws.engine, token) is None
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Connection, Engine, delete, select, update
 
 from landrenew.actors import Actor, Forbidden
 from landrenew.policy import Profile
@@ -26,6 +26,8 @@ _HASHER = PasswordHasher()
 #: a dummy hash verified when the user does not exist, so both cases take as long
 _DUMMY_HASH = _HASHER.hash("landrenew-no-such-user")
 MIN_PASSWORD_LENGTH = 10
+#: an API token's default and longest life in days (made again with ``users rotate-token``)
+TOKEN_DAYS, MAX_TOKEN_DAYS = 90, 366
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
 
@@ -223,24 +225,81 @@ def end_session(engine: Engine, cookie: str) -> None:
         conn.execute(delete(WebSession).where(WebSession.id_hash == _digest(cookie)))
 
 
-def create_token(engine: Engine, name: str, label: str) -> str:
-    """A new API token for user ``name`` (returned once; only its hash is kept)."""
+@dataclass(frozen=True)
+class Token:
+    """An API token as its owner and the administrator see it (never its value)."""
+
+    id: int
+    user: str
+    label: str
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    revoked: bool
+
+    @property
+    def status(self) -> str:
+        return "revoked" if self.revoked else "expired" if self.expires_at <= _now() else "live"
+
+
+def create_token(engine: Engine, name: str, label: str, days: int = TOKEN_DAYS) -> str:
+    """A new API token for user ``name`` valid for ``days`` (returned once; only its hash is kept)."""
     user = find_user(engine, name)
     if user.disabled:
         raise UserError(f"用户 {name} 已停用", f"user {name} is disabled")
-    token = "lr_" + secrets.token_urlsafe(32)
     with engine.begin() as conn:
-        conn.execute(ApiToken.__table__.insert().values(
-            user_id=user.id, label=label, token_hash=_digest(token), created_at=_now(), revoked=False))
+        return _insert_token(conn, user.id, label, days)
+
+
+def _insert_token(conn: Connection, user_id: int, label: str, days: int) -> str:
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise UserError(f"令牌有效期须为 1–{MAX_TOKEN_DAYS} 天", f"a token lasts 1 to {MAX_TOKEN_DAYS} days")
+    token, now = "lr_" + secrets.token_urlsafe(32), _now()
+    conn.execute(T.insert().values(user_id=user_id, label=label, token_hash=_digest(token), created_at=now,
+                                   expires_at=now + timedelta(days=days), revoked=False))
+    return token
+
+
+def list_tokens(engine: Engine, name: str | None = None) -> list[Token]:
+    """Every API token (of user ``name``), newest first."""
+    query = select(T, U.c.name.label("user")).join(U, T.c.user_id == U.c.id).order_by(T.c.id.desc())
+    if name is not None:
+        query = query.where(U.c.id == find_user(engine, name).id)
+    with engine.connect() as conn:
+        return [Token(r.id, r.user, r.label, _aware(r.created_at), _aware(r.expires_at),
+                      r.last_used_at and _aware(r.last_used_at), bool(r.revoked)) for r in conn.execute(query)]
+
+
+def revoke_token(engine: Engine, token_id: int) -> Token:
+    """Revoke one API token at once."""
+    with engine.begin() as conn:
+        if not conn.execute(update(T).where(T.c.id == token_id).values(revoked=True)).rowcount:
+            raise UserError(f"没有令牌 {token_id}", f"no token {token_id}")
+    return next(t for t in list_tokens(engine) if t.id == token_id)
+
+
+def rotate_token(engine: Engine, token_id: int, days: int = TOKEN_DAYS) -> str:
+    """Replace a live token by a new one of the same user and label (returned once); the old one is
+    revoked in the same transaction."""
+    with engine.begin() as conn:
+        row = conn.execute(select(T, U.c.name, U.c.disabled).join(U, T.c.user_id == U.c.id)
+                           .where(T.c.id == token_id)).first()
+        if row is None:
+            raise UserError(f"没有令牌 {token_id}", f"no token {token_id}")
+        if row.revoked or row.disabled:
+            raise UserError(f"令牌 {token_id} 已撤销或其用户已停用，请新建令牌",
+                            f"token {token_id} is revoked or its user disabled: create a new one")
+        token = _insert_token(conn, row.user_id, row.label, days)
+        conn.execute(update(T).where(T.c.id == token_id).values(revoked=True))
     return token
 
 
 def token_user(engine: Engine, token: str) -> User | None:
-    """The enabled user of a live API token, else None."""
+    """The enabled user of a live API token (not revoked, not expired), else None."""
     with engine.begin() as conn:
-        row = conn.execute(select(U, T.c.id.label("token_id"), T.c.revoked).join(T, T.c.user_id == U.c.id)
-                           .where(T.c.token_hash == _digest(token))).first()
-        if row is None or row.revoked or row.disabled:
+        row = conn.execute(select(U, T.c.id.label("token_id"), T.c.revoked, T.c.expires_at)
+                           .join(T, T.c.user_id == U.c.id).where(T.c.token_hash == _digest(token))).first()
+        if row is None or row.revoked or row.disabled or _aware(row.expires_at) <= _now():
             return None
         conn.execute(update(T).where(T.c.id == row.token_id).values(last_used_at=_now()))
     return _user(row)

@@ -1,4 +1,5 @@
-"""``landrenew users``: accounts of the web app — add, list, disable, enable, password, token."""
+"""``landrenew users``: accounts of the web app — add, list, disable, enable, password, and API
+tokens: token, tokens, revoke-token, rotate-token."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from landrenew.policy import load_profile
 from landrenew.render import console, print_frame
 from landrenew.store import Workspace
 
-users_app = typer.Typer(help="用户 users of the web app: add | list | disable | enable | password | token",
+users_app = typer.Typer(help="用户 users of the web app: add | list | disable | enable | password | "
+                             "token | tokens | revoke-token | rotate-token",
                         no_args_is_help=True)
 
 NameArg = Annotated[str, typer.Argument(help="用户名 user name (a-z 0-9 . _ -)")]
@@ -82,10 +84,44 @@ def password(name: NameArg, password_stdin: StdinOpt = False, workspace: Workspa
     console.print(f"[green]密码已修改 password changed[/] {name}")
 
 
-@users_app.command("token")
-def token(name: NameArg, label: Annotated[str, typer.Option("--label", help="用途 what the token is for")] = "script",
-          workspace: WorkspaceOpt = None, db: DbOpt = None) -> None:
-    """新建 API 令牌 Create an API token for scripts (shown once: Authorization: Bearer TOKEN)."""
-    value = _run(users.create_token, Workspace.open(workspace, db).engine, name, label)
+DaysOpt = Annotated[int, typer.Option("--days", help=f"有效天数 days the token lasts (1–{users.MAX_TOKEN_DAYS})")]
+TokenArg = Annotated[int, typer.Argument(help="令牌编号 token id (see users tokens)")]
+
+
+def _show_once(value: str) -> None:
     console.print("令牌只显示这一次 the token is shown this once:")
     print(value)
+
+
+@users_app.command("token")
+def token(name: NameArg, label: Annotated[str, typer.Option("--label", help="用途 what the token is for")] = "script",
+          days: DaysOpt = users.TOKEN_DAYS, workspace: WorkspaceOpt = None, db: DbOpt = None) -> None:
+    """新建 API 令牌 Create an API token for scripts (shown once: Authorization: Bearer TOKEN)."""
+    _show_once(_run(users.create_token, Workspace.open(workspace, db).engine, name, label, days))
+
+
+@users_app.command("tokens")
+def tokens(name: Annotated[str | None, typer.Argument(help="只列此用户 only this user's")] = None,
+           workspace: WorkspaceOpt = None, db: DbOpt = None) -> None:
+    """令牌列表 API tokens with owner, use, expiry and status (never their values)."""
+    status = {"live": "有效 live", "expired": "已过期 expired", "revoked": "已撤销 revoked"}
+    day = "{:%Y-%m-%d}".format
+    rows = [(t.id, t.user, t.label, day(t.expires_at),
+             day(t.last_used_at) if t.last_used_at else "", status[t.status])
+            for t in _run(users.list_tokens, Workspace.open(workspace, db).engine, name)]
+    print_frame(pd.DataFrame(rows, columns=["编号 id", "用户 user", "用途 label", "到期 expires",
+                                            "最近使用 last used", "状态 status"]), "API 令牌 tokens")
+
+
+@users_app.command("revoke-token")
+def revoke_token(token_id: TokenArg, workspace: WorkspaceOpt = None, db: DbOpt = None) -> None:
+    """撤销令牌 Revoke one API token at once."""
+    t = _run(users.revoke_token, Workspace.open(workspace, db).engine, token_id)
+    console.print(f"[yellow]已撤销 revoked[/] {t.id} ({t.user}: {t.label})")
+
+
+@users_app.command("rotate-token")
+def rotate_token(token_id: TokenArg, days: DaysOpt = users.TOKEN_DAYS, workspace: WorkspaceOpt = None,
+                 db: DbOpt = None) -> None:
+    """轮换令牌 Replace a token by a new one of the same user and use; the old one stops at once."""
+    _show_once(_run(users.rotate_token, Workspace.open(workspace, db).engine, token_id, days))

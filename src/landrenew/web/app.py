@@ -35,6 +35,8 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
            "Referrer-Policy": "same-origin", "Cross-Origin-Opener-Policy": "same-origin"}
+#: behind TLS (``--secure-cookies``) browsers are told to use HTTPS only, for a year
+HSTS = {"Strict-Transport-Security": "max-age=31536000"}
 
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:
@@ -53,6 +55,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.profile = load_profile(settings.profile)
 
     limit = settings.max_upload_mb * 1024 * 1024
+    headers = HEADERS | (HSTS if settings.secure_cookies else {})
 
     @app.middleware("http")
     async def _security_headers(request: Request, call_next) -> Response:  # noqa: ANN001
@@ -63,7 +66,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
                 f"{settings.max_upload_mb} MB"), status_code=413)
         else:
             response = await call_next(request)
-        for k, v in HEADERS.items():
+        for k, v in headers.items():
             response.headers.setdefault(k, v)
         if request.url.path.startswith("/api"):
             response.headers.setdefault("Cache-Control", "no-store")
