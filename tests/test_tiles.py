@@ -41,12 +41,15 @@ def wkb(conn, col):
     return col if conn.dialect.name == "sqlite" else func.ST_AsBinary(col)
 
 
-def a_case_parcel(web_city):
-    """A flagged parcel of the run that is in a clearance case: key, shape, run row, case row, case no."""
+def a_case_parcel(web_city, district: str = "320412", other: bool = False):
+    """A flagged parcel of the run in an open clearance case of ``district`` (or, ``other``, of another
+    district): key, shape, run row, case row, case no."""
+    in_district = ClearanceCase.district_code != district if other else ClearanceCase.district_code == district
     with web_city.ws.engine.connect() as conn:
         key, case_no = conn.execute(select(CaseParcel.parcel_key, ClearanceCase.case_no)
                                     .join(ClearanceCase, ClearanceCase.id == CaseParcel.case_id)
-                                    .where(ClearanceCase.closed_at.is_(None)).order_by(CaseParcel.id)).first()
+                                    .where(ClearanceCase.closed_at.is_(None), in_district)
+                                    .order_by(CaseParcel.id)).first()
         geom = shapely.from_wkb(bytes(conn.scalar(select(wkb(conn, Parcel.geom)).where(Parcel.key == key))))
         rp = conn.execute(select(RunParcel).where(RunParcel.run_id == web_city.run_id,
                                                   RunParcel.parcel_key == key)).one()
@@ -105,6 +108,23 @@ def test_a_parcel_tile_carries_the_run_and_the_case(web_city, client, tmp_path):
     want = shapely.transform(geom, lambda xy: list(zip(*to3857.transform(xy[:, 0], xy[:, 1]), strict=True)))
     want = want.intersection(mine.envelope)
     assert mine.intersection(want).area / want.area > 0.98
+
+
+def test_a_district_officers_tiles_name_only_its_own_districts_cases(web_city, client):
+    """As on the parcel sheet, another district's case is not named to a district officer."""
+    from webkit import client_for
+
+    admin = client_for(web_city.app, "admin")
+    for other in (False, True):
+        key, geom, _, _, _, case_no = a_case_parcel(web_city, other=other)
+        c = geom.representative_point()
+        x, y = tile_of(c.x, c.y, 16)
+        url = f"/tiles/parcels/16/{x}/{y}.pbf"
+        seen = {who: {f["properties"]["key"]: f["properties"] for f in decode(cl.get(url).content)["parcels"]["features"]}
+                for who, cl in (("wujin", client), ("admin", admin))}
+        assert seen["admin"][key]["case_no"] == case_no
+        assert seen["wujin"][key].get("case_no") == (None if other else case_no)
+        assert seen["wujin"][key]["tags"] == seen["admin"][key]["tags"]  # the rest of the city is still drawn
 
 
 def test_control_tiles_name_their_layer(web_city, client):

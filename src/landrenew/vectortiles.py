@@ -11,7 +11,8 @@ of the data (latest run, parcels, control layers, clearance cases), so a change 
 request.
 
 Layers: ``parcels`` (source-layer ``parcels``: ``key``, ``dlbm``, ``district_code``, ``area_mu`` and,
-from the latest run, ``tags``, ``firm_class``, ``family``, ``path``, ``unit_id``, ``case_no``) and
+from the latest run, ``tags``, ``firm_class``, ``family``, ``path``, ``unit_id``, ``case_no`` — for a
+district role only its own district's case numbers) and
 ``controls`` (source-layer ``controls``: ``layer_kind``, ``name``; the control layers, not the base
 layers such as district boundaries).
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 import mapbox_vector_tile
@@ -163,7 +165,7 @@ def least_mu(z: int, lat: float) -> float:
     return metres * metres / M2_PER_MU
 
 
-def _parcels(conn: Connection, z: int, x: int, y: int, run_id: int | None) -> Features:
+def _parcels(conn: Connection, z: int, x: int, y: int, run_id: int | None, districts: frozenset[str] | None) -> Features:
     cols = [P.c.id, P.c.key, P.c.dlbm, P.c.district_code, P.c.area_m2, geom_column(conn, P.c.geom).label("wkb")]
     if run_id is None:
         q = select(*cols).where(_box_filter(conn, P, z, x, y))
@@ -195,7 +197,7 @@ def _parcels(conn: Connection, z: int, x: int, y: int, run_id: int | None) -> Fe
                       "area_mu": None if mu is None else round(float(mu), 3),
                       "tags": getattr(r, "tags", None), "firm_class": getattr(r, "firm_class", None),
                       "family": case[1], "path": case[2], "unit_id": getattr(r, "unit_id", None),
-                      "case_no": numbers.get(r.key)})
+                      "case_no": numbers.get(r.key) if districts is None or r.district_code in districts else None})
     return geoms, [r.id for r in rows], props
 
 
@@ -211,18 +213,20 @@ def _controls(conn: Connection, z: int, x: int, y: int) -> Features:
 _TILES = LRU(4096)
 
 
-def tile(engine: Engine, name: str, z: int, x: int, y: int) -> bytes:
+def tile(engine: Engine, name: str, z: int, x: int, y: int, districts: Iterable[str] | None = None) -> bytes:
     """The MVT of layer ``name`` at z/x/y (uncompressed); empty bytes when nothing is there or
-    the zoom is below the layer's minzoom."""
+    the zoom is below the layer's minzoom. With ``districts`` (a district role's), case numbers are
+    given only for those districts' parcels, as the parcel sheet names only those cases."""
     lay = _check(name, z, x, y)
     if z < lay.minzoom:
         return b""
     with connect(engine) as conn:
-        key = (name, z, x, y, data_stamp(conn))
+        seen = None if districts is None else frozenset(districts)
+        key = (name, z, x, y, seen, data_stamp(conn))
         hit = _TILES.get(key)
         if hit is not None:
             return hit
-        geoms, ids, props = (_parcels(conn, z, x, y, latest_run_id(conn)) if name == "parcels"
+        geoms, ids, props = (_parcels(conn, z, x, y, latest_run_id(conn), seen) if name == "parcels"
                              else _controls(conn, z, x, y))
     data = encode_layer(name, geoms, ids, props, EXTENT)
     _TILES.put(key, data)

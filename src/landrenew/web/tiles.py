@@ -38,7 +38,7 @@ def tilejson(name: str, request: Request, ctx: Ctx) -> JSONResponse:
             response_class=Response, responses={200: {"content": {MVT: {}}}, 204: {"description": "empty tile"}})
 def get_tile(name: str, z: int, x: int, y: int, request: Request, ctx: Ctx) -> Response:
     try:
-        data = vt.tile(ctx.ws.engine, name, z, x, y)
+        data = vt.tile(ctx.ws.engine, name, z, x, y, ctx.actor.districts(ctx.profile))
     except vt.TileError as e:
         raise _not_found(e) from None
     if not data:
