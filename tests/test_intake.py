@@ -213,6 +213,25 @@ def test_file_with_errors_can_load_its_good_rows_with_skip_invalid(ws, profile, 
     assert result.loaded and result.rows_loaded == 3
     rejected = gpd.read_file(result.rejected_path)
     assert rejected["行号"].tolist() == [3] and "几何为空" in rejected["问题"].iloc[0]
+    assert sorted(p.name for p in result.rejected_path.parent.iterdir()) == ["partly.rejected.gpkg"]
+
+
+def test_a_load_that_fails_to_store_leaves_no_rejected_rows_file(ws, profile, tmp_path, monkeypatch):
+    """The rejected rows' file is written after the batch is stored: a failed write leaves none."""
+    from landrenew import loading
+
+    gdf = parcel_frame(4)
+    gdf.loc[2, "geometry"] = None
+    path = tmp_path / "partly.gpkg"
+    gdf.to_file(path)
+
+    def store_down(*_args, **_kw) -> None:
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(loading, "write_batch", store_down)
+    with pytest.raises(ConnectionError):
+        load_file(ws, profile, "parcels", path, skip_invalid=True)
+    assert not any(ws.reports_dir.glob("partly.rejected*"))
 
 
 # --- firms (Excel / CSV) ---------------------------------------------------------------------

@@ -89,18 +89,16 @@ def load_file(ws: Workspace, profile: Profile, kind: str, path: Path, *, layer_k
             return result
     if dry_run:
         return result
-    good = ~checked.rows.isin(report.rejected)
-    if report.rejected:
+    records = checked.frame.loc[~checked.rows.isin(report.rejected).to_numpy()]
+    if len(records):
+        info = BatchInfo(kind, path.name, sha256_of(path), report.rows_read, layer_kind, sheet,
+                         checked.source_crs, profile.id, user)
+        on_stage("write")
+        result.batch_id = write_batch(ws.engine, info, records, report.frame())
+        result.rows_loaded = len(records)
+    if report.rejected:  # after the store's commit: a killed load leaves no file of a batch never stored
         result.rejected_path = _write_rejected(ws, path, raw.frame, raw.rows, report, spec.geometry != "none",
                                                raw.geometry)
-    records = checked.frame.loc[good.to_numpy()]
-    if len(records) == 0:
-        return result
-    info = BatchInfo(kind, path.name, sha256_of(path), report.rows_read, layer_kind, sheet, checked.source_crs,
-                     profile.id, user)
-    on_stage("write")
-    result.batch_id = write_batch(ws.engine, info, records, report.frame())
-    result.rows_loaded = len(records)
     return result
 
 
@@ -164,12 +162,14 @@ def _write_rejected(ws: Workspace, path: Path, frame: pd.DataFrame, rows: pd.Ser
     out = frame.loc[mask].copy()
     out.insert(0, "行号", rows[mask].to_numpy())
     out.insert(1, "问题", out["行号"].map(problems).to_numpy())
-    stem = ws.reports_dir / f"{path.stem}.rejected"
-    if spatial and geometry is not None:
-        gdf = gpd.GeoDataFrame(out, geometry=geometry.loc[mask].to_numpy(), crs=geometry.crs)
-        target = stem.with_suffix(".gpkg")
-        gdf.to_file(target, driver="GPKG")
-        return target
-    target = stem.with_suffix(".xlsx")
-    out.to_excel(target, index=False)
+    spatial = spatial and geometry is not None
+    target = ws.reports_dir / f"{path.stem}.rejected{'.gpkg' if spatial else '.xlsx'}"
+    part = target.with_name(f".{target.stem}.partial{target.suffix}")  # written whole, then renamed
+    part.unlink(missing_ok=True)
+    if spatial:
+        gpd.GeoDataFrame(out, geometry=geometry.loc[mask].to_numpy(), crs=geometry.crs).to_file(
+            part, driver="GPKG", layer=target.stem)
+    else:
+        out.to_excel(part, index=False)
+    part.replace(target)
     return target
