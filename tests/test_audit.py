@@ -167,6 +167,21 @@ def test_an_altered_or_missing_attached_file_is_found_and_not_served(worked, pro
         assert {f.code for f in audit.verify(conn, profile, worked).findings} == {"attachment_missing"}
 
 
+def test_files_no_event_refers_to_are_listed_not_taken_for_tampering(worked, profile):
+    """A process killed between storing a file and its commit leaves a file (or a ``.part``) no
+    event names: ``audit verify`` lists it for clearing up and still passes."""
+    [kept] = [p for p in (worked.path / "attachments").rglob("*") if p.is_file()]
+    (kept.parent / ".0123_photo.pdf.77.part").write_bytes(b"%PDF half")
+    (kept.parent / "0123456789abcdef_photo.pdf").write_bytes(b"%PDF whole")
+    with worked.engine.connect() as conn:
+        report = audit.verify(conn, profile, worked)
+    case = kept.parent.name
+    assert report.ok and report.stray == [f"{case}/.0123_photo.pdf.77.part", f"{case}/0123456789abcdef_photo.pdf"]
+    out = CliRunner().invoke(app, ["audit", "verify", "--workspace", str(worked.path), "--db", worked.database_url])
+    said = out.output.replace("\n", "")
+    assert out.exit_code == 0 and "2 个 attachments/ 中的文件没有事件引用" in said and "审计链完整" in said
+
+
 def test_a_forger_who_rebuilds_the_chain_is_caught_by_the_course_and_the_head(worked, profile):
     """Someone with the database and this code can recompute every hash after an edit; the case's
     events must still tell a legal course of its workflow, and the chain's head changes (which

@@ -303,6 +303,31 @@ def test_an_attachment_is_kept_only_for_a_found_case_and_an_allowed_actor(opened
     assert [p.parent.name for p in kept] == [no["P4"]] and kept[0].read_bytes() == proof.read_bytes()
 
 
+def test_a_move_that_fails_after_storing_its_file_takes_the_file_with_it(opened, profile, proof, tmp_path):
+    """Refused by its requirements, its date or a stale version, a move leaves no file behind; a
+    file already kept for an earlier event of the case stays."""
+    ws, no = opened
+    c = no["P1"]
+    files = lambda: sorted(p.name for p in (ws.path / "attachments").rglob("*") if p.is_file())  # noqa: E731
+    move(ws, profile, WUJIN, c, "planning", "2023-04-10")
+    with pytest.raises(CaseError, match="批复文号"):  # the file was stored, then a value was missing
+        move(ws, profile, ADMIN, c, "approved", "2023-06-01", attachment=proof)
+    with pytest.raises(CaseError, match="早于上一环节"):
+        move(ws, profile, ADMIN, c, "approved", "2023-01-01", attachment=proof, values={"approval_no": "A"})
+    with pytest.raises(StaleCase):
+        add_comment(ws, profile, ADMIN, c, 1, "旧版本", attachment=proof)
+    assert files() == []
+    move(ws, profile, ADMIN, c, "approved", "2023-06-01", attachment=proof, values={"approval_no": "A"})
+    kept = files()
+    with pytest.raises(CaseError, match="早于上一环节"):  # the same proof again: kept for the event before
+        move(ws, profile, WUJIN, c, "implementing", "2023-01-01", attachment=proof)
+    other = tmp_path / "现场照片.pdf"
+    other.write_bytes(b"%PDF-1.4 site photo")
+    with pytest.raises(CaseError, match="早于上一环节"):
+        move(ws, profile, WUJIN, c, "implementing", "2023-01-01", attachment=other)
+    assert len(kept) == 1 and files() == kept
+
+
 def test_a_move_changes_the_views_data_stamp_and_a_comment_does_not(opened, profile, proof):
     """Tiles, list totals and the cockpit are cached per data stamp: a comment must not empty them."""
     from landrenew.features import data_stamp

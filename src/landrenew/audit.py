@@ -43,6 +43,9 @@ class AuditReport:
     findings: list[Finding] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     heads: dict[str, str] = field(default_factory=dict)
+    #: files under ``attachments/`` no event refers to (a process killed between storing a file and
+    #: its commit): not a finding — a deleted event breaks its chain — but listed for clearing up
+    stray: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -67,7 +70,8 @@ def verify(conn: Connection, profile: Profile, ws: Workspace | None = None) -> A
     report.findings += _case_versions(conn)
     report.findings += _case_courses(conn, profile)
     if ws is not None:
-        report.findings += _attachments(conn, ws)
+        found, report.stray = _attachments(conn, ws)
+        report.findings += found
     report.findings += [Finding("quota_transfer", None, f"ledger:{p.code}", p.zh, p.en)
                         for p in ledger.verify(conn, profile).problems]
     return report
@@ -111,8 +115,9 @@ def _case_versions(conn: Connection) -> list[Finding]:
                     "events were deleted or added") for r in rows]
 
 
-def _attachments(conn: Connection, ws: Workspace) -> list[Finding]:
-    """Every attached file exists and still has the SHA-256 recorded with its event."""
+def _attachments(conn: Connection, ws: Workspace) -> tuple[list[Finding], list[str]]:
+    """Every attached file exists and still has the SHA-256 recorded with its event; the files
+    no event refers to."""
     e, c = CaseEvent.__table__, ClearanceCase.__table__
     rows = conn.execute(select(e.c.id, c.c.case_no, e.c.attachment_name, e.c.attachment_sha256)
                         .join(c, c.c.id == e.c.case_id).where(e.c.attachment_sha256.is_not(None))
@@ -131,7 +136,9 @@ def _attachments(conn: Connection, ws: Workspace) -> list[Finding]:
                                  f"第 {r.id} 行的附件 {r.attachment_name} 与登记的哈希不符：文件被改动",
                                  f"the file {r.attachment_name} attached by row {r.id} no longer has its recorded "
                                  "SHA-256: it was altered"))
-    return found
+    folder = ws.path / "attachments"
+    stray = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p not in seen)
+    return found, stray
 
 
 def _case_courses(conn: Connection, profile: Profile) -> list[Finding]:

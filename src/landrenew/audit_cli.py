@@ -34,6 +34,12 @@ def verify(workspace: WorkspaceOpt = None, db: DbOpt = None, profile: ProfileOpt
         zh, en_name = _TABLE_NAMES[table]
         console.print(f"{en_name if en else zh}: {rows} {'rows' if en else '行'}, "
                       f"{'head' if en else '链头'} {report.heads[table]}", highlight=False)
+    if report.stray:
+        shown = ", ".join(report.stray[:5]) + (" …" if len(report.stray) > 5 else "")
+        console.print(f"[yellow]{len(report.stray)}[/] " + (
+            f"file(s) in attachments/ that no event refers to (left by a move that was killed before its "
+            f"commit; may be deleted): {shown}" if en else
+            f"个 attachments/ 中的文件没有事件引用（办理在提交前被中断所留，可删除）：{shown}"), highlight=False)
     if report.ok:
         console.print(f"[green]✓[/] {'audit trail whole' if en else '审计链完整'}", highlight=False)
         return

@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -260,7 +262,7 @@ def transition(ws: Workspace, profile: Profile, actor: Actor, case_no: str, to_s
     the quota; all in one transaction. Returns the updated case (as :func:`get_case`)."""
     values = dict(values or {})
     when = when or date.today()
-    with ws.engine.begin() as conn:
+    with _change(ws) as (conn, created):
         row = _case_row(conn, case_no, lock=True)
         actor.require_district(profile, row["district_code"])
         _check_version(conn, row, version)
@@ -269,7 +271,7 @@ def transition(ws: Workspace, profile: Profile, actor: Actor, case_no: str, to_s
         states = {s.key: s for s in wf.params.states}
         actor.require(profile, move.roles, f"将案件从「{states[row['state']].name_zh}」办理到「{states[to_state].name_zh}」",
                       f"move a case from {row['state']} to {to_state}", row["district_code"])
-        stored = _store_attachment(ws, row["case_no"], attachment) if attachment else None
+        stored = _store_attachment(ws, row["case_no"], attachment, created) if attachment else None
         entered = _check_requirements(profile, move, values, comment, stored)
         _check_date(row, when)
         data = {**row["data"], **entered}
@@ -292,12 +294,12 @@ def add_comment(ws: Workspace, profile: Profile, actor: Actor, case_no: str, ver
     if not (text or "").strip():
         raise CaseError("意见不能为空", "the comment is empty")
     when = when or date.today()
-    with ws.engine.begin() as conn:
+    with _change(ws) as (conn, created):
         row = _case_row(conn, case_no, lock=True)
         actor.require(profile, profile.operations.permissions.get("comment", []), "填写意见", "comment on cases",
                       row["district_code"])
         _check_version(conn, row, version)
-        stored = _store_attachment(ws, row["case_no"], attachment) if attachment else None
+        stored = _store_attachment(ws, row["case_no"], attachment, created) if attachment else None
         done = conn.execute(update(CASE).where(CASE.c.id == row["id"], CASE.c.version == version)
                             .values(version=version + 1, updated_at=datetime.now(UTC)))
         if done.rowcount != 1:
@@ -406,12 +408,26 @@ def _event(conn: Connection, case_id: int, seq: int, action: str, from_state: st
         recorded_at=datetime.now(UTC))])[0]))
 
 
-def _store_attachment(ws: Workspace, case_no: str, path: Path) -> tuple[str, str]:
+@contextmanager
+def _change(ws: Workspace) -> Iterator[tuple[Connection, list[Path]]]:
+    """A transaction and the attached files it stores: a change that fails (its checks, the
+    commit) takes the files it added with it."""
+    created: list[Path] = []
+    try:
+        with ws.engine.begin() as conn:
+            yield conn, created
+    except BaseException:
+        for path in created:
+            path.unlink(missing_ok=True)
+        raise
+
+
+def _store_attachment(ws: Workspace, case_no: str, path: Path, created: list[Path]) -> tuple[str, str]:
     """Copy ``path`` into the workspace (:func:`attachment_path`); its name and SHA-256.
 
-    Called once the case is found and the actor allowed, with the case number the store holds.
-    The file appears whole or not at all (written beside, then renamed); a move that then fails
-    leaves it unreferenced, and a retry finds it in place (the name carries the hash).
+    Called once the case is found and the actor allowed (the case row locked), with the case number
+    the store holds. The file appears whole or not at all (written beside, then renamed) and, when
+    new, is noted in ``created``; a file already there (the same proof again) is left as it is.
     """
     path = Path(path)
     if not path.is_file():
@@ -423,6 +439,7 @@ def _store_attachment(ws: Workspace, case_no: str, path: Path) -> tuple[str, str
         partial = target.with_name(f".{target.name}.{os.getpid()}.part")
         shutil.copyfile(path, partial)
         os.replace(partial, target)
+        created.append(target)
     return path.name, sha
 
 
