@@ -328,6 +328,27 @@ def test_a_move_that_fails_after_storing_its_file_takes_the_file_with_it(opened,
     assert len(kept) == 1 and files() == kept
 
 
+def test_only_kinds_of_file_a_case_keeps_are_attached_and_only_if_they_are_what_they_say(opened, profile, tmp_path):
+    ws, no = opened
+    for name, content, problem in [("setup.exe", b"MZ\x90\x00", "类型 .exe 不被接受"), ("说明", b"%PDF-1.4", "无扩展名"),
+                                   ("page.html", b"<script>alert(1)</script>", "类型 .html"),
+                                   ("report.pdf", b"<html><script>alert(1)</script>", "不是 .pdf 文件"),
+                                   ("scan.png", b"\xff\xd8\xff\xe0 a jpeg", "不是 .png 文件"),
+                                   ("notes.txt", b"MZ\x90\x00\x03\x00", "不是 .txt 文件")]:
+        f = tmp_path / name
+        f.write_bytes(content)
+        with pytest.raises(CaseError, match=problem):
+            add_comment(ws, profile, ADMIN, no["P1"], 1, "附件", attachment=f)
+    assert not (ws.path / "attachments").exists()
+    for name, content in [("现场.JPG", b"\xff\xd8\xff\xe0 photo"), ("批复.ofd", b"PK\x03\x04 ofd"),
+                          ("纪要.txt", "会议纪要".encode("gb18030")), ("测绘.tif", b"II*\x00 tiff")]:
+        f = tmp_path / name
+        f.write_bytes(content)
+        version = get_case(ws.engine, profile, ADMIN, no["P1"])["version"]
+        add_comment(ws, profile, ADMIN, no["P1"], version, "附件", attachment=f)
+    assert len(list((ws.path / "attachments").rglob("*"))) == 5  # the case's folder and its four files
+
+
 def test_a_move_changes_the_views_data_stamp_and_a_comment_does_not(opened, profile, proof):
     """Tiles, list totals and the cockpit are cached per data stamp: a comment must not empty them."""
     from landrenew.features import data_stamp

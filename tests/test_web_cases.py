@@ -307,6 +307,9 @@ def test_empty_and_oversized_files_are_refused(opened):
     r = wujin.post(f"/api/cases/{no['P1']}/comment", data={"version": 1, "comment": "空"},
                    files={"attachment": ("empty.pdf", b"", "application/pdf")})
     assert r.status_code == 422 and r.json()["error"]["code"] == "file"
+    r = wujin.post(f"/api/cases/{no['P1']}/comment", data={"version": 1, "comment": "网页"},
+                   files={"attachment": ("验收报告.pdf", b"<html><script>alert(1)</script>", "application/pdf")})
+    assert r.status_code == 422 and "不是 .pdf 文件" in r.json()["error"]["zh"]
     big = b"x" * (1024 * 1024 + 1)  # the app allows 1 MB
     r = wujin.post(f"/api/cases/{no['P1']}/move", data={"to_state": "planning", "version": 1},
                    files={"attachment": ("big.pdf", big, "application/pdf")})

@@ -408,6 +408,35 @@ def _event(conn: Connection, case_id: int, seq: int, action: str, from_state: st
         recorded_at=datetime.now(UTC))])[0]))
 
 
+_ZIP, _OLE = (b"PK\x03\x04",), (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",)
+#: the kinds of file a case keeps (documents, scans, photos, drawings, notes) and how each must
+#: begin: a file named .pdf that is not one (an .exe, a web page) is refused
+ATTACHMENT_TYPES: dict[str, tuple[bytes, ...]] = {
+    ".pdf": (b"%PDF-",), ".ofd": _ZIP, ".docx": _ZIP, ".xlsx": _ZIP, ".pptx": _ZIP, ".zip": _ZIP,
+    ".doc": _OLE, ".xls": _OLE, ".ppt": _OLE, ".wps": _OLE, ".et": _OLE,
+    ".jpg": (b"\xff\xd8",), ".jpeg": (b"\xff\xd8",), ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".tif": (b"II*\x00", b"MM\x00*"), ".tiff": (b"II*\x00", b"MM\x00*"), ".dwg": (b"AC10",),
+    ".gpkg": (b"SQLite format 3\x00",), ".txt": (b"",), ".csv": (b"",)}
+#: text attachments (.txt, .csv) hold no NUL in their first bytes
+_TEXT_HEAD = 8192
+
+
+def _check_attachment_type(path: Path) -> None:
+    """Refuse a file of a kind cases do not keep, or whose content is not what its name says."""
+    suffix = path.suffix.lower()
+    if suffix not in ATTACHMENT_TYPES:
+        kinds = " ".join(ATTACHMENT_TYPES)
+        raise CaseError(f"附件类型 {suffix or '（无扩展名）'} 不被接受；可用：{kinds}",
+                        f"attachments of type {suffix or '(none)'} are not accepted; use one of: {kinds}")
+    with path.open("rb") as fh:
+        head = fh.read(_TEXT_HEAD)
+    starts = ATTACHMENT_TYPES[suffix]
+    if not any(head.startswith(s) for s in starts) or (starts == (b"",) and b"\x00" in head):
+        raise CaseError(f"附件 {path.name} 的内容不是 {suffix} 文件（文件头不符），请检查后重新上传",
+                        f"the attached file {path.name} is not a {suffix} file (its first bytes do not match); "
+                        "check it and upload it again")
+
+
 @contextmanager
 def _change(ws: Workspace) -> Iterator[tuple[Connection, list[Path]]]:
     """A transaction and the attached files it stores: a change that fails (its checks, the
@@ -432,6 +461,7 @@ def _store_attachment(ws: Workspace, case_no: str, path: Path, created: list[Pat
     path = Path(path)
     if not path.is_file():
         raise CaseError(f"找不到附件 {path}", f"no such file {path}")
+    _check_attachment_type(path)
     sha = file_sha256(path)
     target = attachment_path(ws, case_no, sha, path.name)
     if not target.is_file():
