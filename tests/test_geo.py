@@ -107,6 +107,12 @@ def test_geographic_declared_but_projected_coordinates_is_refused():
     assert "--crs EPSG:4549" in check.fix_zh
 
 
+def test_geographic_declared_on_numbers_beyond_lonlat_range_does_not_claim_metres():
+    check = check_crs(CRS(4490), (119.90, 31.70, 200.0, 95.0))  # no projection we know either
+    assert not check.ok and "取值范围" in check.problem_zh and "not longitude/latitude" in check.problem_en
+    assert "投影坐标" not in check.problem_zh and "metres" not in check.problem_en
+
+
 def test_geographic_declared_with_swapped_axes_says_so():
     check = check_crs(CRS(4490), (31.70, 119.90, 31.75, 119.95))
     assert not check.ok and "颠倒" in check.problem_zh and "swapped" in check.problem_en

@@ -64,6 +64,12 @@ INVALID_GEOMETRY = M("invalid_geometry", "无效几何无法修复：{reason}", 
                      "在 GIS 中用“修复几何”工具处理后重新导入", "fix it in GIS (Fix Geometries) and load again")
 REPAIRED_GEOMETRY = M("repaired_geometry", "无效几何已自动修复：{reason}", "invalid geometry repaired: {reason}",
                       "核对修复后的图形", "review the repaired shape")
+BAD_COORDINATES = M("bad_coordinates", "坐标不可能：{reason}（坐标见“值”列）",
+                    "impossible coordinates: {reason_en} (coordinates in the value column)",
+                    "核对该要素的坐标（{hint}），在 GIS 中更正或删除该要素后重新导入；其他要素照常检查，"
+                    "可用 --skip-invalid 先导入",
+                    "check this feature's coordinates ({hint_en}), correct or delete it in GIS and load again; "
+                    "the other features are checked as usual and can load now with --skip-invalid")
 OUTSIDE_EXTENT = M("outside_extent", "要素不在 {city} 范围内", "feature lies outside {city}",
                    "检查坐标系是否正确（可用 --crs 指定）", "check the coordinate system (use --crs)")
 AREA_MISMATCH = M("area_mismatch", "登记面积与图形面积相差 {pct}%", "declared area differs from the geometry area by {pct}%",

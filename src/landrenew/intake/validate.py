@@ -20,7 +20,15 @@ from landrenew.codes.parcel_code import validate_parcel_codes
 from landrenew.codes.uscc import validate_uscc
 from landrenew.distinct import per_distinct
 from landrenew.geo.area import area_m2
-from landrenew.geo.crs import check_crs, in_extent, to_storage
+from landrenew.geo.crs import (
+    AREA_OF_USE_MARGIN,
+    MAX_ABS_COORDINATE,
+    CoordinateScreen,
+    check_crs,
+    in_extent,
+    screen_coordinates,
+    to_storage,
+)
 from landrenew.geo.repair import repair_geometries
 from landrenew.intake import messages as msg
 from landrenew.intake.read import RawTable, alias_index, normalize_header
@@ -498,18 +506,20 @@ def _check_geometry(geometry: gpd.GeoSeries, out: pd.DataFrame, rows: pd.Series,
     report.add("error", msg.TOO_MANY_VERTICES.format(limit=f"{MAX_VERTICES:,}"), rows[huge], "geometry",
                vertices[huge].map("{:,}".format))
     geometry = geometry.where(~huge, None)  # not checked further: each check would take seconds
+    screen = screen_coordinates(geometry, geometry.crs, crs_override)
+    impossible = _report_coordinates(screen, geometry, rows, report)
+    geometry = geometry.where(~impossible, None)  # the layer is judged by its other features
     present = ~(geometry.isna() | geometry.is_empty)
-    bounds = tuple(geometry[present].total_bounds) if present.any() else (np.nan,) * 4
-    crs = check_crs(geometry.crs, bounds, crs_override, extent=ctx.extent)
+    crs = check_crs(geometry.crs, screen.bounds, crs_override, extent=ctx.extent)
     if not crs.ok:
         m = msg.NO_CRS if geometry.crs is None and crs_override is None else msg.BAD_CRS
         report.add("error", m.format(problem=crs.problem_zh, problem_en=crs.problem_en, fix=crs.fix_zh, fix_en=crs.fix_en))
         return None
     if crs.note_zh:
         report.add("warning", msg.CRS_NOTE.format(note=crs.note_zh, note_en=crs.note_en))
-    bad = huge.copy()
+    bad = huge | impossible
     if kind.geometry == "polygon":
-        report.add("error", msg.EMPTY_GEOMETRY, rows[~present & ~huge], "geometry")
+        report.add("error", msg.EMPTY_GEOMETRY, rows[~present & ~bad], "geometry")
         bad |= ~present
     gtype = geometry.geom_type.fillna("")
     not_poly = present & ~gtype.isin(["Polygon", "MultiPolygon"])
@@ -533,6 +543,69 @@ def _check_geometry(geometry: gpd.GeoSeries, out: pd.DataFrame, rows: pd.Series,
     report.add("error", msg.OUTSIDE_EXTENT.format(city=ctx.city_zh), rows[outside], "geometry")
     bad |= outside
     return fixed, bad, crs.source
+
+
+#: why a feature's coordinates are impossible (:class:`CoordinateScreen`): problem zh/en, hint zh/en
+_COORDINATE_REASONS = {
+    "nonfinite": ("坐标含无效值（NaN 或无穷大）", "a coordinate is NaN or infinite",
+                  "多为导出或坐标转换出错：删除或重绘含无效值的节点",
+                  "usually an export or conversion error: delete or redraw that vertex"),
+    "range": ("超出 {crs} 经纬度的取值范围（经度 −180°～180°、纬度 −90°～90°）",
+              "beyond the longitude (−180°…180°) / latitude (−90°…90°) range of {crs}",
+              "是否经纬度颠倒、混入了投影坐标（米）或多/少了位数",
+              "longitude and latitude swapped, projected metres mixed in, or digits added or lost"),
+    "area": ("远在 {crs} 的适用范围之外（超出 {margin:g}° 以上）",
+             "far outside the area of use of {crs} (by more than {margin:g}°)",
+             "是否多/少了位数、X/Y 颠倒或混入了其他坐标系的坐标",
+             "digits added or lost, X and Y swapped, or coordinates of another CRS mixed in"),
+    "earth": ("数值过大（绝对值超过 {limit:g}），不是地球上任何位置的坐标",
+              "too large (absolute value above {limit:g}): no position on Earth in any CRS",
+              "是否多了位数或单位有误", "digits added, or the wrong unit"),
+}
+
+
+def _report_coordinates(screen: CoordinateScreen, geometry: gpd.GeoSeries, rows: pd.Series,
+                        report: IntakeReport) -> pd.Series:
+    """Report the features whose coordinates are impossible (row, ``geometry``, the coordinates as value);
+    True for those rows."""
+    crs = f"按坐标推断的 {screen.crs}" if screen.guessed else screen.crs
+    crs_en = f"{screen.crs} (guessed from the coordinates)" if screen.guessed else screen.crs
+    for reason, mask in (("nonfinite", screen.nonfinite), (screen.limit, screen.impossible)):
+        if not mask.any():
+            continue
+        zh, en, hint, hint_en = _COORDINATE_REASONS[reason]
+        fill = {"crs": crs, "margin": AREA_OF_USE_MARGIN, "limit": MAX_ABS_COORDINATE}
+        m = msg.BAD_COORDINATES.format(reason=zh.format(**fill), reason_en=en.format(**{**fill, "crs": crs_en}),
+                                       hint=hint, hint_en=hint_en)
+        geoms = np.asarray(geometry.array)[mask]
+        report.add("error", m, rows[mask], "geometry",
+                   _bad_vertex_text(geoms) if reason == "nonfinite" else _bounds_text(shapely.bounds(geoms)))
+    return pd.Series(screen.nonfinite | screen.impossible, index=geometry.index)
+
+
+def _number(v: float) -> str:
+    """A coordinate for a message: degrees to 1e-6, metres to 1 m, absurd numbers in e-notation."""
+    if not np.isfinite(v) or abs(v) >= 1e9:
+        return f"{v:.4g}"
+    return f"{v:.0f}" if abs(v) >= 1000 else f"{v:.6f}".rstrip("0").rstrip(".")
+
+
+def _bounds_text(b: np.ndarray) -> list[str]:
+    """Per-feature bounds as ``X a…b, Y c…d``."""
+    def span(lo: float, hi: float) -> str:
+        return _number(lo) if _number(lo) == _number(hi) else f"{_number(lo)}…{_number(hi)}"
+    return [f"X {span(x0, x1)}, Y {span(y0, y1)}" for x0, y0, x1, y1 in b]
+
+
+def _bad_vertex_text(geoms: np.ndarray) -> list[str]:
+    """The first NaN or infinite vertex of each geometry as ``(x, y)`` (else its bounds)."""
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    bad = ~np.isfinite(coords).all(axis=1)
+    feature, at = np.unique(idx[bad], return_index=True)
+    first = dict(zip(feature.tolist(), coords[bad][at].tolist(), strict=True))
+    fallback = _bounds_text(shapely.bounds(geoms))
+    return [f"({_number(first[i][0])}, {_number(first[i][1])})" if i in first else fallback[i]
+            for i in range(len(geoms))]
 
 
 def _check_area(out: gpd.GeoDataFrame, rows: pd.Series, report: IntakeReport) -> None:
