@@ -220,7 +220,9 @@ def _store_results(conn: Connection, run_id: int, parcels: pd.DataFrame, r: Anal
     ev = r.evaluation
     detail_cols = [c for c in ev.columns if c.startswith(("value_", "score_", "benchmark_", "filled_"))
                    or c in ("adjustment_points", "adjustment_rules", "rank_fraction")]
-    details = [json.loads(s) for s in ev[detail_cols].to_json(orient="records", lines=True, force_ascii=False).splitlines()]
+    # (no firm rated this year: pandas writes an empty frame as one blank line)
+    details = [json.loads(s) for s in ev[detail_cols].to_json(orient="records", lines=True, force_ascii=False).splitlines()
+               if s]
     paths = r.firm_paths.set_index("uscc").reindex(ev["uscc"])
     alloc = r.allocation.set_index("uscc").reindex(ev["uscc"])
     firms = pd.DataFrame({

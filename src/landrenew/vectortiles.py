@@ -20,8 +20,8 @@ layers such as district boundaries).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import mapbox_vector_tile

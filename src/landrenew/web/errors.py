@@ -9,6 +9,7 @@ from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from landrenew.actors import Forbidden
 from landrenew.cases import CaseError, CaseNotFound, StaleCase
@@ -36,6 +37,8 @@ RESPONSES: dict[int | str, dict] = {
                          (404, "not found"), (409, "stale: changed by someone else since"),
                          (413, "the upload is too large"), (422, "invalid request or refused by the rules"),
                          (500, "internal error"), (503, "the database is unavailable or busy: retry later")]}
+#: Chinese for the plain reasons Starlette gives (its router's 404 and 405)
+PLAIN_ZH = {"Not Found": "没有这个地址", "Method Not Allowed": "此地址不支持该请求方法"}
 #: seconds a client is told to wait before retrying when the database is unavailable
 RETRY_AFTER_S = 5
 
@@ -49,8 +52,8 @@ def error_body(code: str, zh: str, en: str) -> dict:
     return {"error": {"code": code, "zh": zh, "en": en}}
 
 
-def _json(status: int, code: str, zh: str, en: str) -> JSONResponse:
-    return JSONResponse(error_body(code, zh, en), status_code=status)
+def _json(status: int, code: str, zh: str, en: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(code, zh, en), status_code=status, headers=headers)
 
 
 def _wants_page(request: Request) -> bool:
@@ -85,13 +88,16 @@ def install(app: FastAPI) -> None:
                                (CaseError, 422, "case"), (LedgerError, 422, "ledger"), (UserError, 422, "user")]:
         app.add_exception_handler(kind, _refusal(status, code))
 
-    @app.exception_handler(HTTPException)
-    async def _http(_r: Request, exc: HTTPException) -> Response:
+    # Starlette's class, not FastAPI's subclass: the router's own 404 (no such path, e.g. a ``..`` in it)
+    # and 405 (with its Allow header) are Starlette's and must have the one shape too
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_r: Request, exc: StarletteHTTPException) -> Response:
         if isinstance(exc.detail, dict) and "code" in exc.detail:
             d = exc.detail
-            return _json(exc.status_code, d["code"], d.get("zh", ""), d.get("en", ""))
+            return _json(exc.status_code, d["code"], d.get("zh", ""), d.get("en", ""), exc.headers)
         text = str(exc.detail)
-        return _json(exc.status_code, f"http_{exc.status_code}", text, text)
+        zh = PLAIN_ZH.get(text, text)
+        return _json(exc.status_code, f"http_{exc.status_code}", zh, text, exc.headers)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)

@@ -21,6 +21,8 @@ from landrenew.lists import ListError
 from landrenew.reports import FORMATS, ReportError, check_request, make_reports
 from landrenew.reports.fonts import FontMissing, cjk_fonts
 from landrenew.store import Workspace
+from landrenew.targets import quarter_ends
+from landrenew.web.api import MAX_TREND_QUARTERS
 from landrenew.web.context import Ctx
 from landrenew.web.errors import refusal
 from landrenew.web.i18n import pick
@@ -94,6 +96,10 @@ def start_reports(body: ReportRequest, request: Request, ctx: Ctx) -> dict:
             cjk_fonts()
         except FontMissing as exc:
             raise refusal(503, "no_font", exc.zh, exc.en) from exc
+    if body.as_of is not None and len(quarter_ends(profile, body.as_of)) > MAX_TREND_QUARTERS:
+        # the briefing's target trend measures every quarter end up to as_of: year 9999 tied a job up
+        raise refusal(422, "range", f"基准日 {body.as_of} 过远：目标趋势最多 {MAX_TREND_QUARTERS} 个季度",
+                      f"as_of {body.as_of} is too far: the target trend spans at most {MAX_TREND_QUARTERS} quarters")
     try:
         actor.require_district(profile, body.district)
         check_request(ws.engine, profile, body.district, body.run)

@@ -97,7 +97,7 @@ def diff(a: int, b: int, ctx: Ctx) -> dict:
 
 class AnalyzeRequest(BaseModel):
     as_of: date | None = Field(None, description="analysis date (default today)")
-    year: int | None = Field(None, description="evaluation year (default: the latest in the data)")
+    year: int | None = Field(None, ge=1, le=9999, description="evaluation year (default: the latest in the data)")
     note: str | None = Field(None, max_length=500)
     outputs: bool = Field(True, description="write the run's GeoPackage / Excel / JSON files")
 
@@ -132,7 +132,7 @@ class WhatIfRequest(BaseModel):
     set: list[str] = Field(min_length=1, max_length=20, description="overrides RULE_ID:param=VALUE",
                            examples=[["land.plot_ratio.industrial:floor=1.2"]])
     as_of: date | None = Field(None, description="analysis date (default: the latest run's)")
-    year: int | None = None
+    year: int | None = Field(None, ge=1, le=9999, description="evaluation year (default: the latest in the data)")
 
 
 _whatif_lock = threading.Lock()
