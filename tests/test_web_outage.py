@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from landrenew import users
 from landrenew.store import Workspace
@@ -28,7 +29,12 @@ def own_server():
 
 
 def test_a_database_restart_gives_503_then_the_server_recovers(own_server, profile, tmp_path):
-    ws = Workspace.open(tmp_path / "ws", own_server.new_database())
+    url = own_server.new_database()
+    engine = create_engine(url)
+    with engine.begin() as conn:  # the test clusters trade durability for speed; this one must keep its commits
+        conn.execute(text(f"ALTER DATABASE {engine.url.database} SET synchronous_commit = on"))
+    engine.dispose()
+    ws = Workspace.open(tmp_path / "ws", url)
     users.add_user(ws.engine, profile, "admin", "city_admin", "Changzhou-2025")
     token = users.create_token(ws.engine, "admin", "outage test")
     client = TestClient(create_app(WebSettings(ws.path, ws.database_url)), raise_server_exceptions=False)
