@@ -473,6 +473,12 @@ if __name__ == "__main__":
     app()
 
 
+#: seconds an idle keep-alive connection stays open: longer than a reverse proxy's or a client's own
+#: (nginx keeps upstream connections 60 s), so they close first. With uvicorn's 5 s a request sent as
+#: the server closed the connection was lost (the soak run's one failed transfer)
+KEEP_ALIVE_S = 75
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="监听地址 address to listen on")] = "127.0.0.1",
@@ -493,4 +499,4 @@ def serve(
     console.print(f"landrenew: http://{host}:{port}/  (API: /docs)")
     app = create_app(settings)
     warm_in_background(app)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_keep_alive=KEEP_ALIVE_S)
